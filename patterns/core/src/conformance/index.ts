@@ -1,0 +1,2 @@
+export { b, freshNamespace } from "./fixtures.js";
+export { type KeyValueConformanceTarget, keyValueConformance } from "./keyvalue.js";

@@ -1,0 +1,87 @@
+/**
+ * The kinds of failure a backend or the gateway reports. Each maps to exactly one gRPC status
+ * code (gateway/src/grpc/status.ts); a driver's own error is kept as `cause`, never shown to clients.
+ */
+export type ErrorKind =
+  | "NotFound"
+  | "AlreadyExists"
+  | "Conflict"
+  | "InvalidArgument"
+  | "FailedPrecondition"
+  | "Unavailable"
+  | "DeadlineExceeded"
+  | "Cancelled"
+  | "ResourceExhausted"
+  | "PermissionDenied"
+  | "Unauthenticated"
+  | "Unimplemented"
+  | "Internal";
+
+/** Extra context for a {@link PrismError}. */
+export interface PrismErrorOptions {
+  /** Stable UPPER_SNAKE reason, sent to clients as google.rpc.ErrorInfo.reason. */
+  reason?: string;
+  /** The underlying driver error. Logged, never sent to clients. */
+  cause?: unknown;
+  /** Safe, non-PII context sent with the reason (e.g. `{ namespace: "demo-kv" }`). */
+  metadata?: Record<string, string>;
+  /** The request field at fault, for InvalidArgument. */
+  field?: string;
+}
+
+/**
+ * A typed failure. The message is shown to clients, so it must not contain driver text, SQL,
+ * values or PII.
+ *
+ * @example throw new PrismError("Unavailable", "backend pg-main is not reachable", { cause: err })
+ */
+export class PrismError extends Error {
+  override readonly name = "PrismError";
+  readonly kind: ErrorKind;
+  readonly reason: string;
+  readonly metadata: Record<string, string>;
+  readonly field: string | undefined;
+
+  constructor(kind: ErrorKind, message: string, options: PrismErrorOptions = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.kind = kind;
+    this.reason = options.reason ?? defaultReason(kind);
+    this.metadata = options.metadata ?? {};
+    this.field = options.field;
+  }
+}
+
+/** True when `error` is a {@link PrismError}, optionally of the given kind. */
+export function isPrismError(error: unknown, kind?: ErrorKind): error is PrismError {
+  return error instanceof PrismError && (kind === undefined || error.kind === kind);
+}
+
+/**
+ * Throws the right error when a call's signal has fired: `DeadlineExceeded` for a timeout,
+ * `Cancelled` otherwise. Backends call it before starting work and between steps.
+ */
+export function throwIfAborted(signal: AbortSignal | undefined): void {
+  if (!signal?.aborted) return;
+  throw abortError(signal);
+}
+
+/** The {@link PrismError} for a fired signal. */
+export function abortError(signal: AbortSignal): PrismError {
+  const reason: unknown = signal.reason;
+  const timedOut = reason instanceof Error && reason.name === "TimeoutError";
+  return timedOut || isPrismError(reason, "DeadlineExceeded")
+    ? new PrismError("DeadlineExceeded", "deadline exceeded", { cause: reason })
+    : new PrismError("Cancelled", "call cancelled", { cause: reason });
+}
+
+/** A backend was asked for something it does not declare in its capabilities. */
+export function unsupported(backendType: string, capability: string): PrismError {
+  return new PrismError("Unimplemented", `the ${backendType} backend does not support ${capability}`, {
+    reason: "CAPABILITY_UNSUPPORTED",
+    metadata: { backend: backendType, capability },
+  });
+}
+
+function defaultReason(kind: ErrorKind): string {
+  return kind.replace(/([a-z])([A-Z])/g, "$1_$2").toUpperCase();
+}
