@@ -38,7 +38,7 @@ export class SqliteKeyValue implements KeyValueBackend {
   private readonly sql: Statements;
   private readonly writeTx: (namespace: string, key: string | undefined, apply: () => void) => boolean;
 
-  constructor(private readonly db: SqliteDatabase) {
+  constructor(db: SqliteDatabase) {
     this.sql = Object.fromEntries(
       Object.entries(SQL).map(([name, text]) => [name, db.prepare(text)]),
     ) as Statements;
