@@ -1,0 +1,83 @@
+import { z } from "zod";
+import { namespaceSpecSchema } from "./namespace-spec.js";
+
+const hostPort = z
+  .string()
+  .regex(/^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+):\d{1,5}$/, "must be host:port, e.g. 127.0.0.1:8980");
+
+const backendInstance = z.looseObject({ type: z.string().min(1) });
+
+/**
+ * The gateway config file (YAML). Validated once at start — every problem listed — then frozen.
+ *
+ * @example
+ * listen: { grpc: 127.0.0.1:8980 }
+ * backends: { local: { type: sqlite, path: prism.db } }
+ * namespaces: [{ name: demo-kv, pattern: keyvalue, backend: local }]
+ */
+export const gatewayConfigSchema = z.strictObject({
+  listen: z
+    .strictObject({
+      grpc: hostPort.default("127.0.0.1:8980"),
+    })
+    .prefault({}),
+  /** Where file-based backends and the default config store keep their files. */
+  dataDir: z.string().min(1).default(".prism-data"),
+  configStore: z
+    .strictObject({
+      type: z.literal("sqlite"),
+      path: z.string().min(1).default("config.db"),
+      pollIntervalMs: z.number().int().min(100).max(60_000).default(1000),
+    })
+    .prefault({ type: "sqlite" }),
+  auth: z
+    .strictObject({
+      mode: z.enum(["none"]).default("none"),
+    })
+    .prefault({}),
+  backends: z.record(
+    z.string().regex(/^[a-z][a-z0-9-]{0,62}$/, "backend names are a-z, 0-9 and -"),
+    backendInstance,
+  ),
+  namespaces: z.array(namespaceSpecSchema).default([]),
+  keyvalue: z
+    .strictObject({
+      /** Values above this are split into chunks transparently. */
+      chunkBytes: z
+        .number()
+        .int()
+        .min(1024)
+        .max(64 << 20)
+        .default(1 << 20),
+      /** Largest value accepted when a namespace sets no limit. */
+      maxValueBytes: z
+        .number()
+        .int()
+        .min(1)
+        .max(1 << 30)
+        .default(16 << 20),
+      maxKeyBytes: z.number().int().min(1).max(4096).default(1024),
+      maxIdBytes: z.number().int().min(1).max(4096).default(512),
+      maxItemsPerRequest: z.number().int().min(1).max(100_000).default(1000),
+      defaultPageBytes: z
+        .number()
+        .int()
+        .min(1)
+        .default(1 << 20),
+      maxPageBytes: z
+        .number()
+        .int()
+        .min(1)
+        .default(16 << 20),
+      defaultPageItems: z.number().int().min(1).default(1000),
+      maxPageItems: z.number().int().min(1).default(10_000),
+    })
+    .prefault({}),
+  /** Deadline applied when a client sets none, and the cap on any client deadline. */
+  defaultDeadlineMs: z.number().int().min(1).default(30_000),
+  shutdownGraceMs: z.number().int().min(0).default(10_000),
+  logLevel: z.enum(["trace", "debug", "info", "warn", "error", "fatal", "silent"]).default("info"),
+});
+
+export type GatewayConfig = z.infer<typeof gatewayConfigSchema>;
+export type KeyValueSettings = GatewayConfig["keyvalue"];

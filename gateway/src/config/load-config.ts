@@ -1,0 +1,108 @@
+import { readFileSync } from "node:fs";
+import { isIP } from "node:net";
+import type { BackendDriver } from "@prism/core";
+import { parse as parseYaml } from "yaml";
+import { type GatewayConfig, gatewayConfigSchema } from "./gateway-config.js";
+import { namespaceProblems } from "./namespace-rules.js";
+import { formatIssues } from "./namespace-spec.js";
+
+/** A config that cannot start the gateway, with every problem found. */
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`invalid gateway config:\n  - ${problems.join("\n  - ")}`);
+    this.name = "ConfigError";
+  }
+}
+
+/**
+ * The embedded default: one SQLite file in the data directory, a memory backend, and a demo
+ * namespace, listening on loopback only.
+ */
+export const EMBEDDED_DEFAULT = {
+  backends: {
+    local: { type: "sqlite", path: "prism.db" },
+    memory: { type: "memory" },
+  },
+  namespaces: [{ name: "demo-kv", pattern: "keyvalue", backend: "local" }],
+} as const;
+
+/** Where the config comes from and which environment overrides apply. */
+export interface ConfigSource {
+  /** A YAML file; the embedded default when absent. */
+  file?: string;
+  env?: Record<string, string | undefined>;
+}
+
+/**
+ * Reads, validates and freezes the gateway config. Every problem is reported at once: schema
+ * errors, unknown backend types, bad backend options, dangling references, unsafe listeners.
+ *
+ * @example const config = loadConfig({ file: "prism.yaml", env: process.env }, drivers)
+ */
+export function loadConfig(source: ConfigSource, drivers: readonly BackendDriver[]): Readonly<GatewayConfig> {
+  let raw: unknown = EMBEDDED_DEFAULT;
+  if (source.file) {
+    try {
+      raw = parseYaml(readFileSync(source.file, "utf8")) ?? {};
+    } catch (error) {
+      throw new ConfigError([`${source.file}: ${(error as Error).message}`]);
+    }
+  }
+  const env = source.env ?? {};
+  const input = structuredClone(raw) as Record<string, unknown>;
+  if (env.PRISM_GRPC_ADDR) input.listen = { ...(input.listen as object), grpc: env.PRISM_GRPC_ADDR };
+  if (env.PRISM_DATA_DIR) input.dataDir = env.PRISM_DATA_DIR;
+  if (env.PRISM_LOG_LEVEL) input.logLevel = env.PRISM_LOG_LEVEL;
+
+  const parsed = gatewayConfigSchema.safeParse(input);
+  if (!parsed.success) throw new ConfigError(formatIssues(parsed.error));
+  const config = parsed.data;
+  const problems = [...backendProblems(config, drivers), ...listenProblems(config)];
+  const names = new Set<string>();
+  config.namespaces.forEach((spec, i) => {
+    if (names.has(spec.name)) problems.push(`namespaces.${i}.name: duplicate namespace ${spec.name}`);
+    names.add(spec.name);
+    for (const problem of namespaceProblems(spec, config, drivers))
+      problems.push(`namespaces.${i}.${problem}`);
+  });
+  if (problems.length > 0) throw new ConfigError(problems);
+  return deepFreeze(config);
+}
+
+function backendProblems(config: GatewayConfig, drivers: readonly BackendDriver[]): string[] {
+  const problems: string[] = [];
+  for (const [name, { type, ...options }] of Object.entries(config.backends)) {
+    const driver = drivers.find((d) => d.type === type);
+    if (!driver) {
+      problems.push(
+        `backends.${name}.type: unknown backend type ${type} (known: ${drivers.map((d) => d.type).join(", ")})`,
+      );
+      continue;
+    }
+    for (const problem of driver.validate(options)) problems.push(`backends.${name}.${problem}`);
+  }
+  return problems;
+}
+
+/** Serving beyond loopback without authentication would expose every namespace to the network. */
+function listenProblems(config: GatewayConfig): string[] {
+  const host = config.listen.grpc.slice(0, config.listen.grpc.lastIndexOf(":")).replace(/^\[|\]$/g, "");
+  if (isLoopback(host) || config.auth.mode !== "none") return [];
+  return [
+    `listen.grpc: ${config.listen.grpc} is not a loopback address; refusing to serve it without authentication (set auth.mode)`,
+  ];
+}
+
+export function isLoopback(host: string): boolean {
+  if (host === "localhost") return true;
+  if (isIP(host) === 4) return host.startsWith("127.");
+  return host === "::1";
+}
+
+function deepFreeze<T>(value: T): Readonly<T> {
+  if (value && typeof value === "object" && !Object.isFrozen(value)) {
+    for (const child of Object.values(value)) deepFreeze(child);
+    Object.freeze(value);
+  }
+  return value;
+}

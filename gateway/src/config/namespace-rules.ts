@@ -1,0 +1,35 @@
+import type { BackendDriver } from "@prism/core";
+import type { GatewayConfig } from "./gateway-config.js";
+import type { NamespaceSpec } from "./namespace-spec.js";
+
+/**
+ * Rules a namespace must satisfy against the running config (beyond its own schema): its
+ * backends exist and serve its pattern. Used for config-file and applied namespaces alike.
+ */
+export function namespaceProblems(
+  spec: NamespaceSpec,
+  config: Pick<GatewayConfig, "backends">,
+  drivers: readonly BackendDriver[],
+): string[] {
+  const problems: string[] = [];
+  const check = (field: string, backendName: string) => {
+    const instance = config.backends[backendName];
+    if (!instance) {
+      const known = Object.keys(config.backends).join(", ");
+      problems.push(`${field}: unknown backend ${backendName} (declared: ${known})`);
+      return;
+    }
+    const driver = drivers.find((d) => d.type === instance.type);
+    if (driver && !driver.patterns.includes(spec.pattern)) {
+      problems.push(
+        `${field}: backend ${backendName} (${instance.type}) does not serve the ${spec.pattern} pattern`,
+      );
+    }
+  };
+  check("backend", spec.backend);
+  if (spec.shadow) {
+    check("shadow.backend", spec.shadow.backend);
+    if (spec.shadow.backend === spec.backend) problems.push("shadow.backend: must differ from backend");
+  }
+  return problems;
+}

@@ -1,0 +1,122 @@
+import { create } from "@bufbuild/protobuf";
+import { durationFromMs } from "@bufbuild/protobuf/wkt";
+import { type Backend, capabilityNames, PrismError } from "@prism/core";
+import {
+  type ApplyNamespaceRequest,
+  type ApplyNamespaceResponse,
+  ApplyNamespaceResponseSchema,
+  BackendSchema,
+  type DeleteNamespaceRequest,
+  type DeleteNamespaceResponse,
+  DeleteNamespaceResponseSchema,
+  type GetNamespaceRequest,
+  type GetNamespaceResponse,
+  GetNamespaceResponseSchema,
+  HealthStatus,
+  type ListBackendsResponse,
+  ListBackendsResponseSchema,
+  type ListNamespacesResponse,
+  ListNamespacesResponseSchema,
+} from "@prism/proto/prism/admin/v1/admin";
+import { parse as parseYaml } from "yaml";
+import type { RequestContext } from "../context.js";
+import type { NamespaceRegistry } from "../registry/namespace-registry.js";
+import { namespaceFromMessage, namespaceToMessage, PATTERN_OF } from "./namespace-message.js";
+
+const HEALTH_TIMEOUT_MS = 2000;
+
+/**
+ * prism.admin.v1.AdminService: namespaces (list, get, apply, delete) and backends (list with a
+ * live health probe). Shadow, schema and backfill methods belong to later changes and answer
+ * UNIMPLEMENTED until then.
+ */
+export class AdminService {
+  constructor(
+    private readonly registry: NamespaceRegistry,
+    private readonly backends: ReadonlyMap<string, Backend>,
+  ) {}
+
+  async listNamespaces(): Promise<ListNamespacesResponse> {
+    return create(ListNamespacesResponseSchema, { namespaces: this.registry.list().map(namespaceToMessage) });
+  }
+
+  async getNamespace(request: GetNamespaceRequest): Promise<GetNamespaceResponse> {
+    const namespace = this.registry.get(request.name);
+    if (!namespace) {
+      throw new PrismError(
+        "NotFound",
+        `namespace ${JSON.stringify(request.name.slice(0, 100))} does not exist`,
+        {
+          reason: "NAMESPACE_NOT_FOUND",
+          field: "name",
+        },
+      );
+    }
+    return create(GetNamespaceResponseSchema, { namespace: namespaceToMessage(namespace) });
+  }
+
+  async applyNamespace(
+    request: ApplyNamespaceRequest,
+    _ctx: RequestContext,
+  ): Promise<ApplyNamespaceResponse> {
+    let spec: unknown;
+    if (request.spec.case === "yaml") {
+      if (request.spec.value.length > 64 * 1024) {
+        throw new PrismError("InvalidArgument", "yaml: at most 64 KiB", {
+          reason: "INVALID_NAMESPACE",
+          field: "yaml",
+        });
+      }
+      try {
+        spec = parseYaml(request.spec.value);
+      } catch (error) {
+        throw new PrismError("InvalidArgument", `yaml: ${(error as Error).message.split("\n")[0]}`, {
+          reason: "INVALID_NAMESPACE",
+          field: "yaml",
+        });
+      }
+    } else if (request.spec.case === "namespace") {
+      spec = namespaceFromMessage(request.spec.value);
+    } else {
+      throw new PrismError("InvalidArgument", "set namespace or yaml", { reason: "INVALID_NAMESPACE" });
+    }
+    const { namespace, created } = this.registry.apply(spec, request.dryRun);
+    return create(ApplyNamespaceResponseSchema, { namespace: namespaceToMessage(namespace), created });
+  }
+
+  async deleteNamespace(request: DeleteNamespaceRequest): Promise<DeleteNamespaceResponse> {
+    this.registry.delete(request.name);
+    return create(DeleteNamespaceResponseSchema, {});
+  }
+
+  async listBackends(): Promise<ListBackendsResponse> {
+    const backends = await Promise.all(
+      [...this.backends.values()].map(async (backend) => {
+        const report = await backend.health(AbortSignal.timeout(HEALTH_TIMEOUT_MS));
+        return create(BackendSchema, {
+          name: backend.name,
+          type: backend.type,
+          health: report.ok ? HealthStatus.SERVING : HealthStatus.NOT_SERVING,
+          healthMessage: report.message ?? "",
+          healthLatency: durationFromMs(Math.round(report.latencyMs)),
+          patterns: (["keyvalue", "timeseries", "graph"] as const)
+            .filter((pattern) => backend[pattern] !== undefined)
+            .map((pattern) => PATTERN_OF[pattern]),
+          capabilities: capabilityNames(backend),
+        });
+      }),
+    );
+    return create(ListBackendsResponseSchema, {
+      backends: backends.sort((a, b) => a.name.localeCompare(b.name)),
+    });
+  }
+
+  /** Methods of the admin API that later changes implement. */
+  static notYet(method: string): () => Promise<never> {
+    return async () => {
+      throw new PrismError("Unimplemented", `${method} is not available in this version of the gateway`, {
+        reason: "NOT_IMPLEMENTED",
+      });
+    };
+  }
+}
