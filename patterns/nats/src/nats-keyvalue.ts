@@ -1,0 +1,264 @@
+import type { KV } from "@nats-io/kv";
+import {
+  type GetOptions,
+  type GetResult,
+  itemBytes,
+  type KeyPredicate,
+  type KeyValueBackend,
+  type KeyValueCapabilities,
+  type KvItem,
+  type KvMutation,
+  type MutateResult,
+  PrismError,
+  type ScanOptions,
+  type ScanResult,
+  type ScanRow,
+  throwIfAborted,
+  unsupported,
+  type WriteOptions,
+  type WriteResult,
+} from "@prism/core";
+import { fetchPage } from "./batches.js";
+import {
+  type BucketCall,
+  deleteMatching,
+  fetchItem,
+  listKeys,
+  type Puts,
+  putAll,
+  recordTokens,
+  selectTokens,
+} from "./bucket-items.js";
+import { isBucketGone, isStreamNotFound, toPrismError } from "./errors.js";
+import { type Claim, claimKey } from "./idempotency.js";
+import {
+  checkedKey,
+  compareEncoded,
+  decodeId,
+  decodeToken,
+  type EncodedItemKey,
+  encodeId,
+  encodeToken,
+  itemKey,
+  splitItemKey,
+} from "./key-encoding.js";
+import type { NatsLink, NatsSession } from "./nats-link.js";
+import { encodeValue, VALUE_HEADER_BYTES } from "./value-encoding.js";
+
+/**
+ * KeyValue on NATS JetStream KV: one bucket per namespace, one KV entry per item (see
+ * `key-encoding.ts` for the keys and `value-encoding.ts` for the values). NATS 2.9 has neither
+ * per-key TTL (it came in 2.11) nor multi-key transactions, so `ttl` and `atomicMutate` are not
+ * declared.
+ *
+ * Reads list a record's keys with a subject filter, then fetch values in parallel batches. A scan
+ * lists every key of the bucket on each page (JetStream keeps no ordered index), so a full scan
+ * costs O(keys² / page size) key listings: fine for backfills of modest namespaces, not huge ones.
+ */
+export class NatsKeyValue implements KeyValueBackend {
+  readonly capabilities: KeyValueCapabilities;
+
+  constructor(
+    private readonly link: NatsLink,
+    private readonly backendName: string,
+    private readonly maxValueBytes: number,
+  ) {
+    this.capabilities = { ttl: false, atomicMutate: false, maxItemValueBytes: maxValueBytes };
+  }
+
+  /** Lowers the declared value size to what the connected server accepts in one message. */
+  fitToServer(maxPayloadBytes: number): void {
+    this.capabilities.maxItemValueBytes = Math.min(this.maxValueBytes, maxPayloadBytes - VALUE_HEADER_BYTES);
+  }
+
+  async put(namespace: string, id: string, items: KvItem[], options: WriteOptions): Promise<WriteResult> {
+    const puts = this.preparePuts(encodeId(id), items);
+    return this.write(namespace, options, (call) => putAll(call, puts));
+  }
+
+  async get(namespace: string, id: string, predicate: KeyPredicate, options: GetOptions): Promise<GetResult> {
+    return this.read(namespace, options.signal, { items: [], more: false }, async (call) => {
+      const idToken = encodeId(id);
+      // The gateway sends a key set sorted and unique, and encoding keeps that order: no listing.
+      let tokens =
+        predicate.kind === "keys"
+          ? predicate.keys.map(encodeToken)
+          : selectTokens(await recordTokens(call, idToken), predicate);
+      const after = options.after && encodeToken(options.after);
+      if (after !== undefined) tokens = tokens.filter((token) => token > after);
+      const fetch = (token: string) => fetchItem(call.kv, idToken, token);
+      const { page, more } = await fetchPage(tokens, fetch, itemBytes, options, call.wait, call.signal);
+      return { items: page, more };
+    });
+  }
+
+  async delete(
+    namespace: string,
+    id: string,
+    predicate: KeyPredicate,
+    options: WriteOptions,
+  ): Promise<WriteResult> {
+    return this.write(namespace, options, (call) => deleteMatching(call, encodeId(id), predicate));
+  }
+
+  /** Applies mutations in order, each visible as soon as it lands: not atomic. */
+  async mutate(
+    namespace: string,
+    id: string,
+    mutations: KvMutation[],
+    options: WriteOptions,
+  ): Promise<MutateResult> {
+    const idToken = encodeId(id);
+    // Everything is checked before anything is written.
+    const steps = mutations.map((m) => (m.op === "put" ? this.preparePuts(idToken, [m.item]) : m.predicate));
+    const result = await this.write(namespace, options, async (call) => {
+      // Consecutive puts go out as one parallel batch; a delete waits for the puts before it.
+      let pending: Puts = new Map();
+      for (const step of steps) {
+        if (step instanceof Map) {
+          for (const [key, value] of step) {
+            pending.delete(key);
+            pending.set(key, value);
+          }
+          continue;
+        }
+        await putAll(call, pending);
+        pending = new Map();
+        await deleteMatching(call, idToken, step);
+      }
+      await putAll(call, pending);
+    });
+    return { ...result, atomic: false };
+  }
+
+  async scan(namespace: string, options: ScanOptions): Promise<ScanResult> {
+    return this.read(namespace, options.signal, { rows: [], more: false }, async (call) => {
+      const after = options.after && {
+        idToken: encodeId(options.after.id),
+        keyToken: encodeToken(options.after.key),
+      };
+      const ids = new Map<string, string | undefined>();
+      const entries: (EncodedItemKey & { id: string })[] = [];
+      for (const name of await listKeys(call, ">")) {
+        const encoded = splitItemKey(name);
+        if (!encoded || decodeToken(encoded.keyToken) === undefined) continue;
+        if (after && compareEncoded(encoded, after) <= 0) continue;
+        if (!ids.has(encoded.idToken)) ids.set(encoded.idToken, decodeId(encoded.idToken));
+        const id = ids.get(encoded.idToken);
+        if (id !== undefined) entries.push({ ...encoded, id });
+      }
+      entries.sort(compareEncoded);
+      const fetch = async (entry: (typeof entries)[number]): Promise<ScanRow | undefined> => {
+        const item = await fetchItem(call.kv, entry.idToken, entry.keyToken);
+        return item && { id: entry.id, item };
+      };
+      const rowBytes = (row: ScanRow) => itemBytes(row.item);
+      const { page, more } = await fetchPage(entries, fetch, rowBytes, options, call.wait, call.signal);
+      return { rows: page, more };
+    });
+  }
+
+  /** Bounds a request by the caller's signal and the connection (see `NatsLink.call`). */
+  private readonly wait = <T>(work: Promise<T>, signal?: AbortSignal): Promise<T> =>
+    this.link.call(work, signal);
+
+  /**
+   * Runs a read on the namespace's bucket; `empty` when the namespace has none (never written, or
+   * deleted behind our back).
+   */
+  private async read<T>(
+    namespace: string,
+    signal: AbortSignal | undefined,
+    empty: T,
+    body: (call: BucketCall) => Promise<T>,
+  ): Promise<T> {
+    let session: NatsSession | undefined;
+    try {
+      throwIfAborted(signal);
+      session = await this.link.session(signal);
+      const kv = await this.wait(session.buckets.forRead(namespace), signal);
+      return kv ? await body({ kv, wait: this.wait, signal }) : empty;
+    } catch (error) {
+      if (!isStreamNotFound(error)) throw toPrismError(error, this.backendName, signal);
+      session?.buckets.forget(namespace);
+      return empty;
+    }
+  }
+
+  /**
+   * Runs a write: claims the idempotency key (a replay stops there), then applies the change to
+   * the namespace's bucket, creating the bucket on first use.
+   */
+  private async write(
+    namespace: string,
+    options: WriteOptions,
+    apply: (call: BucketCall) => Promise<void>,
+  ): Promise<WriteResult> {
+    const { signal, idempotencyKey } = options;
+    try {
+      throwIfAborted(signal);
+      const session = await this.link.session(signal);
+      let claim: Claim | undefined;
+      if (idempotencyKey !== undefined) {
+        const claimed = await this.onBucket(session, namespace, "idempotency", signal, (kv) =>
+          claimKey(kv, idempotencyKey, this.wait, signal),
+        );
+        if (claimed === "replayed") return { replayed: true };
+        claim = claimed;
+      }
+      try {
+        throwIfAborted(signal);
+        await this.onBucket(session, namespace, "data", signal, (kv) =>
+          apply({ kv, wait: this.wait, signal }),
+        );
+      } catch (error) {
+        // Not applied, or not wholly: free the key so that the client's retry applies the write.
+        await claim?.release();
+        throw error;
+      }
+      return { replayed: false };
+    } catch (error) {
+      throw toPrismError(error, this.backendName, signal);
+    }
+  }
+
+  /** Runs `body` on a bucket, recreating the bucket once when it turns out to be gone. */
+  private async onBucket<T>(
+    session: NatsSession,
+    namespace: string,
+    which: "data" | "idempotency",
+    signal: AbortSignal | undefined,
+    body: (kv: KV) => Promise<T>,
+  ): Promise<T> {
+    for (let attempt = 1; ; attempt++) {
+      const opening =
+        which === "data" ? session.buckets.forWrite(namespace) : session.buckets.forIdempotency(namespace);
+      const kv = await this.wait(opening, signal);
+      try {
+        return await body(kv);
+      } catch (error) {
+        if (attempt > 1 || !isBucketGone(error)) throw error;
+        session.buckets.forget(namespace);
+      }
+    }
+  }
+
+  /** Validates and encodes the items of a put before anything is written. */
+  private preparePuts(idToken: string, items: KvItem[]): Puts {
+    const puts: Puts = new Map();
+    for (const item of items) {
+      if (item.expiresAt !== undefined) throw unsupported("nats", "keyvalue.ttl");
+      if (item.value.length > this.capabilities.maxItemValueBytes) {
+        throw new PrismError("InvalidArgument", "value is larger than the backend stores in one item", {
+          reason: "VALUE_TOO_LARGE",
+          field: "value",
+          metadata: { max_bytes: String(this.capabilities.maxItemValueBytes) },
+        });
+      }
+      const key = checkedKey(itemKey(idToken, encodeToken(item.key)), "key");
+      puts.delete(key);
+      puts.set(key, encodeValue(item.value, item.chunked === true));
+    }
+    return puts;
+  }
+}
