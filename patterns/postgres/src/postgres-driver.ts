@@ -1,0 +1,104 @@
+import {
+  type Backend,
+  type BackendDriver,
+  type HealthReport,
+  isPrismError,
+  PrismError,
+  resolveSecret,
+} from "@prism/core";
+import { PostgresKeyValue } from "./postgres-keyvalue.js";
+import { isPostgresUrl, readPostgresOptions } from "./postgres-options.js";
+import { PostgresPool } from "./postgres-pool.js";
+import { migrate } from "./schema.js";
+import { buildStatements, type Statement } from "./sql.js";
+import { Sweeper } from "./sweeper.js";
+
+/**
+ * The `postgres` backend type: KeyValue in PostgreSQL.
+ *
+ * Options: `url` (required; `postgres://…`, or `env:NAME` / `file:/path` to keep the password out
+ * of the config), `poolSize` (10), `schema` (`prism`), `sweepIntervalMs` (30000),
+ * `connectTimeoutMs` (3000), `statementTimeoutMs` (30000).
+ *
+ * `open` creates or migrates the schema. When the server is unreachable, `open` still succeeds,
+ * so one database being down does not keep the gateway from starting: calls fail as Unavailable,
+ * `health` reports it, and the first call that reaches the server migrates.
+ *
+ * @example
+ * const pg = await postgresDriver.open({ name: "pg-main", options: { url: "env:PRISM_PG_URL" }, dataDir });
+ */
+export const postgresDriver: BackendDriver = {
+  type: "postgres",
+  patterns: ["keyvalue"],
+  validate: (options) => readPostgresOptions(options).problems,
+
+  async open({ name, options: raw }): Promise<Backend> {
+    const { options, problems } = readPostgresOptions(raw);
+    if (problems.length > 0) {
+      throw new PrismError("InvalidArgument", `backend ${name}: ${problems.join("; ")}`, {
+        reason: "INVALID_BACKEND_OPTIONS",
+      });
+    }
+    const url = await resolveUrl(name, options.url);
+    const pool = new PostgresPool(name, url, options, (client) => migrate(client, options.schema));
+    try {
+      // Reaching the server runs the migration; only "unreachable" is left for later calls.
+      await pool.run(undefined, async () => undefined);
+    } catch (error) {
+      if (!isPrismError(error, "Unavailable")) {
+        await pool.close();
+        throw error;
+      }
+    }
+    const sql = buildStatements(options.schema);
+    const sweeper = new Sweeper(pool, sql, options.sweepIntervalMs);
+    sweeper.start();
+    return {
+      name,
+      type: "postgres",
+      keyvalue: new PostgresKeyValue(pool, sql),
+      health: (signal) => health(name, pool, signal, sql.health),
+      async close() {
+        sweeper.stop();
+        await pool.close();
+      },
+    };
+  },
+};
+
+/** Resolves `env:`/`file:` and checks the result; errors name where the url came from, never it. */
+async function resolveUrl(backend: string, spec: string): Promise<string> {
+  let url: string;
+  try {
+    url = await resolveSecret(spec);
+  } catch (error) {
+    throw new PrismError("FailedPrecondition", `backend ${backend}: cannot read option url from ${spec}`, {
+      cause: error,
+      reason: "BACKEND_SECRET_UNAVAILABLE",
+    });
+  }
+  if (!isPostgresUrl(url)) {
+    throw new PrismError("InvalidArgument", `backend ${backend}: option url is not a postgres:// URL`, {
+      reason: "INVALID_BACKEND_OPTIONS",
+    });
+  }
+  return url;
+}
+
+async function health(
+  backend: string,
+  pool: PostgresPool,
+  signal: AbortSignal,
+  probe: Statement,
+): Promise<HealthReport> {
+  const started = performance.now();
+  const latency = () => Math.round((performance.now() - started) * 10) / 10;
+  try {
+    await pool.run(signal, (client) => client.query(probe));
+    return { ok: true, latencyMs: latency() };
+  } catch (error) {
+    // PrismError messages name only the backend; anything else gets a generic one.
+    const message = isPrismError(error) ? error.message : `backend ${backend} failed`;
+    return { ok: false, message, latencyMs: latency() };
+  }
+}
