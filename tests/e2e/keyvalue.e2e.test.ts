@@ -1,6 +1,8 @@
+import { randomBytes } from "node:crypto";
 import { status } from "@grpc/grpc-js";
 import { createPromiseClient, errorDetails, type PromiseClient } from "@prism/proto/grpc";
 import { KeyValueService } from "@prism/proto/prism/keyvalue/v1/keyvalue";
+import { stackEndpoints } from "@prism/stack";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { b, s } from "../support/bytes.js";
 import { type GatewayProcess, removeDataDir, startGatewayProcess } from "../support/gateway-process.js";
@@ -10,24 +12,36 @@ import { type GatewayProcess, removeDataDir, startGatewayProcess } from "../supp
  * every call goes over gRPC, as an application's would.
  */
 const BACKENDS = [
-  { namespace: "e2e-memory", backend: "mem" },
-  { namespace: "e2e-sqlite", backend: "local" },
+  { namespace: "e2e-memory", backend: "mem", ttl: true, atomic: true },
+  { namespace: "e2e-sqlite", backend: "local", ttl: true, atomic: true },
+  { namespace: "e2e-postgres", backend: "pg", ttl: true, atomic: true },
+  { namespace: "e2e-nats", backend: "nats", ttl: false, atomic: false },
 ] as const;
+const run = randomBytes(3).toString("hex");
 
 let gateway: GatewayProcess;
 let kv: PromiseClient<typeof KeyValueService.method> & { close(): void };
 
 beforeAll(async () => {
-  gateway = await startGatewayProcess({
-    backends: { mem: { type: "memory" }, local: { type: "sqlite", path: "e2e.db" } },
-    namespaces: [
-      ...BACKENDS.map(({ namespace, backend }) => ({ name: namespace, pattern: "keyvalue", backend })),
-      { name: "e2e-small", pattern: "keyvalue", backend: "mem", limits: { max_value_bytes: 64 } },
-    ],
-    keyvalue: { chunkBytes: 4096 },
-  });
+  const { postgresUrl, natsUrl } = stackEndpoints();
+  gateway = await startGatewayProcess(
+    {
+      backends: {
+        mem: { type: "memory" },
+        local: { type: "sqlite", path: "e2e.db" },
+        pg: { type: "postgres", url: "env:PRISM_TEST_POSTGRES_URL", schema: `e2e_${run}` },
+        nats: { type: "nats", url: "env:PRISM_TEST_NATS_URL", bucketPrefix: `e2e${run}` },
+      },
+      namespaces: [
+        ...BACKENDS.map(({ namespace, backend }) => ({ name: namespace, pattern: "keyvalue", backend })),
+        { name: "e2e-small", pattern: "keyvalue", backend: "mem", limits: { max_value_bytes: 64 } },
+      ],
+      keyvalue: { chunkBytes: 4096 },
+    },
+    { env: { PRISM_TEST_POSTGRES_URL: postgresUrl, PRISM_TEST_NATS_URL: natsUrl } },
+  );
   kv = createPromiseClient(KeyValueService, { address: gateway.address });
-});
+}, 60_000);
 
 afterAll(async () => {
   kv?.close();
@@ -40,7 +54,7 @@ const token = (id: string) => ({
   token: id,
 });
 
-describe.each(BACKENDS)("KeyValue over gRPC on $backend", ({ namespace }) => {
+describe.each(BACKENDS)("KeyValue over gRPC on $backend", ({ namespace, ttl, atomic }) => {
   it("puts and gets a flat value and a record of items", async () => {
     await kv.put({ namespace, id: "flat", items: [{ key: new Uint8Array(), value: b("hello") }] });
     const flat = await kv.get({ namespace, id: "flat" });
@@ -117,7 +131,7 @@ describe.each(BACKENDS)("KeyValue over gRPC on $backend", ({ namespace }) => {
         { op: { case: "deleteRange", value: { start: b("n"), end: b("o") } } },
       ],
     });
-    expect(result.atomic).toBe(true);
+    expect(result.atomic).toBe(atomic);
     const items = (await kv.get({ namespace, id: "mut" })).items;
     expect(items.map((i) => [s(i.key), s(i.value)])).toEqual([["old", "3"]]);
   });
@@ -141,7 +155,18 @@ describe.each(BACKENDS)("KeyValue over gRPC on $backend", ({ namespace }) => {
     expect(s((await kv.get({ namespace, id: "idem" })).items[0]!.value)).toBe("v2");
   });
 
-  it("expires items after their TTL and reports expire_time", async () => {
+  it("expires items after their TTL and reports expire_time, or refuses TTLs the backend lacks", async () => {
+    if (!ttl) {
+      const refused = kv.put({
+        namespace,
+        id: "ttl",
+        items: [{ key: b("k"), value: b("v"), ttl: { seconds: 5n } }],
+      });
+      await expect(refused).rejects.toMatchObject({ code: status.UNIMPLEMENTED });
+      expect(errorDetails(await refused.catch((e: unknown) => e)).reason).toBe("CAPABILITY_UNSUPPORTED");
+      expect((await kv.get({ namespace, id: "ttl" })).items).toEqual([]);
+      return;
+    }
     await kv.put({
       namespace,
       id: "ttl",
@@ -195,7 +220,7 @@ describe.each(BACKENDS)("KeyValue over gRPC on $backend", ({ namespace }) => {
     // Chunks are internal: a scan shows only the user's record.
     const ids: string[] = [];
     for await (const message of kv.scan({ namespace })) ids.push(message.id);
-    expect(ids.some((id) => id.includes("\u0000"))).toBe(false);
+    expect(ids.some((id) => id.includes("\u0001"))).toBe(false);
   });
 
   it("scans every record and resumes from a cursor", async () => {
@@ -243,6 +268,12 @@ describe("bad input gets a clear error, never a crash", () => {
       () => kv.put({ namespace: "e2e-memory", id: "", items: [{ value: b("v") }] }),
       status.INVALID_ARGUMENT,
       "ID_REQUIRED",
+    ],
+    [
+      "control character in id",
+      () => kv.get({ namespace: "e2e-memory", id: "a\u0001b" }),
+      status.INVALID_ARGUMENT,
+      "INVALID_ID",
     ],
     [
       "no items",

@@ -2,7 +2,7 @@
  * The KeyValue pattern: namespace → record id → sorted map of item key (bytes) → value (bytes).
  *
  * The gateway validates every input before it reaches a backend (sizes, ids, predicates), so a
- * backend may rely on: non-empty ids without NUL characters, sorted-and-unique key sets, positive
+ * backend may rely on: non-empty ids without control characters, sorted-and-unique key sets, positive
  * page limits, and `expiresAt` only when it declares the `ttl` capability.
  */
 

@@ -5,7 +5,7 @@ import { type KeyValueBackend, type KvItem, PrismError } from "@prism/core";
  * Values larger than the chunk size are stored as a small manifest item (flagged `chunked`) plus
  * chunk items in a hidden companion record of the same namespace:
  *
- *   companion id = "\0c\0" + id          (user ids cannot contain NUL, so it never collides)
+ *   companion id = "\x01c\x01" + id      (user ids cannot contain control characters, so it never collides)
  *   chunk key    = len(key) u32 | key | writeId (8 bytes) | index u32
  *
  * The length prefix makes the chunks of one key a contiguous range that no other key's chunks
@@ -14,7 +14,8 @@ import { type KeyValueBackend, type KvItem, PrismError } from "@prism/core";
  */
 const MANIFEST_VERSION = 1;
 const MANIFEST_BYTES = 1 + 8 + 4 + 8;
-const HIDDEN_PREFIX = "\u0000";
+// U+0001 rather than NUL: PostgreSQL text cannot hold NUL, and U+0001 sorts before every user id.
+const HIDDEN_PREFIX = "\u0001";
 
 export const companionId = (id: string): string => `${HIDDEN_PREFIX}c${HIDDEN_PREFIX}${id}`;
 

@@ -10,13 +10,14 @@ export function invalid(field: string, message: string, reason = "INVALID_ARGUME
   return new PrismError("InvalidArgument", `${field}: ${message}`, { reason, field });
 }
 
-/** Record ids: non-empty UTF-8 up to the configured bytes, without NUL (reserved by the gateway). */
+/** Record ids: non-empty UTF-8 up to the configured bytes, without control characters (reserved by the gateway). */
 export function checkId(id: string, settings: KeyValueSettings): void {
   if (id.length === 0) throw invalid("id", "is required", "ID_REQUIRED");
   if (Buffer.byteLength(id) > settings.maxIdBytes) {
     throw invalid("id", `is longer than ${settings.maxIdBytes} bytes`, "ID_TOO_LONG");
   }
-  if (id.includes("\u0000")) throw invalid("id", "must not contain NUL characters");
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are exactly what is refused.
+  if (/[\u0000-\u001f\u007f]/.test(id)) throw invalid("id", "must not contain control characters", "INVALID_ID");
 }
 
 export function checkKey(key: Uint8Array, field: string, settings: KeyValueSettings): void {
