@@ -17,7 +17,8 @@ export function checkId(id: string, settings: KeyValueSettings): void {
     throw invalid("id", `is longer than ${settings.maxIdBytes} bytes`, "ID_TOO_LONG");
   }
   // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are exactly what is refused.
-  if (/[\u0000-\u001f\u007f]/.test(id)) throw invalid("id", "must not contain control characters", "INVALID_ID");
+  if (/[\u0000-\u001f\u007f]/.test(id))
+    throw invalid("id", "must not contain control characters", "INVALID_ID");
 }
 
 export function checkKey(key: Uint8Array, field: string, settings: KeyValueSettings): void {

@@ -1,0 +1,54 @@
+import { status } from "@grpc/grpc-js";
+import { type ErrorKind, PrismError } from "@prism/core";
+import { errorDetails } from "@prism/proto/grpc";
+import { describe, expect, it } from "vitest";
+import { GRPC_CODE_OF_KIND, toGrpcStatus } from "./status.js";
+
+describe("error kinds → gRPC status", () => {
+  // Each row pins one kind; a change of mapping must change this table.
+  const table: [ErrorKind, status][] = [
+    ["NotFound", status.NOT_FOUND],
+    ["AlreadyExists", status.ALREADY_EXISTS],
+    ["Conflict", status.ABORTED],
+    ["InvalidArgument", status.INVALID_ARGUMENT],
+    ["FailedPrecondition", status.FAILED_PRECONDITION],
+    ["Unavailable", status.UNAVAILABLE],
+    ["DeadlineExceeded", status.DEADLINE_EXCEEDED],
+    ["Cancelled", status.CANCELLED],
+    ["ResourceExhausted", status.RESOURCE_EXHAUSTED],
+    ["PermissionDenied", status.PERMISSION_DENIED],
+    ["Unauthenticated", status.UNAUTHENTICATED],
+    ["Unimplemented", status.UNIMPLEMENTED],
+    ["Internal", status.INTERNAL],
+  ];
+
+  it("covers every kind exactly as the table says", () => {
+    expect(Object.entries(GRPC_CODE_OF_KIND).sort()).toEqual([...table].sort());
+  });
+
+  it.each(table)("%s → %s, with an ErrorInfo reason", (kind, code) => {
+    const mapped = toGrpcStatus(
+      new PrismError(kind, "something", { reason: "SOME_REASON", metadata: { a: "b" } }),
+    );
+    expect(mapped.code).toBe(code);
+    expect(errorDetails({ metadata: mapped.metadata }).reason).toBe("SOME_REASON");
+    expect(errorDetails({ metadata: mapped.metadata }).metadata).toEqual({ a: "b" });
+  });
+
+  it("hides driver errors behind a generic INTERNAL", () => {
+    const mapped = toGrpcStatus(new Error('duplicate key value violates unique constraint "secret_idx"'));
+    expect(mapped.code).toBe(status.INTERNAL);
+    expect(mapped.details).toBe("internal error");
+    const cause = toGrpcStatus(
+      new PrismError("Unavailable", "backend pg is unavailable", {
+        cause: new Error("ECONNREFUSED 10.0.0.1"),
+      }),
+    );
+    expect(cause.details).toBe("backend pg is unavailable");
+  });
+
+  it("adds a BadRequest field violation for field errors", () => {
+    const mapped = toGrpcStatus(new PrismError("InvalidArgument", "id: is required", { field: "id" }));
+    expect(errorDetails({ metadata: mapped.metadata }).fieldViolations).toMatchObject([{ field: "id" }]);
+  });
+});

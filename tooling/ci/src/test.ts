@@ -1,0 +1,54 @@
+import { spawnSync } from "node:child_process";
+import { mkdirSync, readFileSync } from "node:fs";
+import { join, resolve } from "node:path";
+
+/**
+ * `pnpm test` after typecheck and lint: runs vitest in two phases and prints one summary line.
+ * Phase 1 is every suite in parallel; phase 2 is the fault tests, which stop and restart shared
+ * stack servers and so must run alone. Exits non-zero if any test failed or none ran.
+ */
+const repo = resolve(import.meta.dirname, "../../..");
+const reports = join(repo, ".stack", "test-reports");
+mkdirSync(reports, { recursive: true });
+const vitest = join(repo, "node_modules/.bin/vitest");
+const extra = process.argv.slice(2);
+
+const phases = [
+  { name: "suites", args: ["run", "--exclude", "tests/faults/**", ...extra] },
+  { name: "faults", args: ["run", "tests/faults", "--no-file-parallelism", ...extra] },
+];
+
+interface Report {
+  numPassedTests: number;
+  numFailedTests: number;
+  numPendingTests: number;
+  numTodoTests: number;
+  numTotalTestSuites: number;
+  success: boolean;
+}
+
+let passed = 0;
+let failed = 0;
+let skipped = 0;
+let exitCode = 0;
+for (const phase of phases) {
+  const outputFile = join(reports, `${phase.name}.json`);
+  process.stdout.write(`\n── test phase: ${phase.name} ──\n`);
+  const run = spawnSync(vitest, [...phase.args, "--reporter=default", "--reporter=json", `--outputFile.json=${outputFile}`], {
+    cwd: repo,
+    stdio: "inherit",
+  });
+  if (run.status !== 0) exitCode = 1;
+  try {
+    const report = JSON.parse(readFileSync(outputFile, "utf8")) as Report;
+    passed += report.numPassedTests;
+    failed += report.numFailedTests;
+    skipped += report.numPendingTests + report.numTodoTests;
+  } catch {
+    process.stdout.write(`phase ${phase.name} wrote no report\n`);
+    exitCode = 1;
+  }
+}
+if (passed === 0) exitCode = 1;
+process.stdout.write(`\n${passed} passed, ${failed} failed, ${skipped} skipped\n`);
+process.exit(exitCode);
