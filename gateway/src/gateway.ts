@@ -7,6 +7,7 @@ import {
   type UntypedServiceImplementation,
 } from "@grpc/grpc-js";
 import type { Backend, BackendDriver } from "@prism/core";
+import { file_google_rpc_error_details } from "@prism/proto/google/rpc/error_details";
 import { grpcServiceDefinition } from "@prism/proto/grpc";
 import { file_grpc_health_v1_health, Health } from "@prism/proto/grpc/health/v1/health";
 import { file_grpc_reflection_v1_reflection } from "@prism/proto/grpc/reflection/v1/reflection";
@@ -51,7 +52,10 @@ export interface RunningGateway {
   close(): Promise<void>;
 }
 
-/** Files whose descriptors reflection serves (their imports come along). */
+/**
+ * Files whose descriptors reflection serves (their imports come along). error_details holds the
+ * ErrorInfo and BadRequest packed into every error status, so grpcurl can decode them.
+ */
 const SERVED_FILES: readonly DescFile[] = [
   file_prism_keyvalue_v1_keyvalue,
   file_prism_timeseries_v1_timeseries,
@@ -60,6 +64,7 @@ const SERVED_FILES: readonly DescFile[] = [
   file_grpc_health_v1_health,
   file_grpc_reflection_v1_reflection,
   file_grpc_reflection_v1alpha_reflection,
+  file_google_rpc_error_details,
 ];
 
 /**

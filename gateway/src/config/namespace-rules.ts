@@ -1,13 +1,14 @@
 import type { BackendDriver } from "@prism/core";
+import { z } from "zod";
 import type { GatewayConfig } from "./gateway-config.js";
-import type { NamespaceSpec } from "./namespace-spec.js";
+import { type NamespaceSpec, namespaceSpecSchema } from "./namespace-spec.js";
 
 /**
  * Rules a namespace must satisfy against the running config (beyond its own schema): its
  * backends exist and serve its pattern. Used for config-file and applied namespaces alike.
  */
 export function namespaceProblems(
-  spec: NamespaceSpec,
+  spec: Pick<NamespaceSpec, "pattern" | "backend"> & { shadow?: { backend: string } | undefined },
   config: Pick<GatewayConfig, "backends">,
   drivers: readonly BackendDriver[],
 ): string[] {
@@ -32,4 +33,26 @@ export function namespaceProblems(
     if (spec.shadow.backend === spec.backend) problems.push("shadow.backend: must differ from backend");
   }
   return problems;
+}
+
+/** The parts of a namespace that {@link namespaceProblems} reads, from input that may be invalid elsewhere. */
+const backendReferences = z.looseObject({
+  pattern: namespaceSpecSchema.shape.pattern,
+  backend: z.string().min(1),
+  shadow: z.looseObject({ backend: z.string().min(1) }).optional().catch(undefined),
+});
+
+/**
+ * {@link namespaceProblems} for input that failed the namespace schema (a bad name, an unknown
+ * field): its backend references are still checked, so one answer lists every problem.
+ *
+ * @example [...formatIssues(parsed.error), ...referenceProblems(input, config, drivers)]
+ */
+export function referenceProblems(
+  input: unknown,
+  config: Pick<GatewayConfig, "backends">,
+  drivers: readonly BackendDriver[],
+): string[] {
+  const references = backendReferences.safeParse(input);
+  return references.success ? namespaceProblems(references.data, config, drivers) : [];
 }

@@ -1,7 +1,7 @@
 import { type Backend, type BackendDriver, type PatternName, PrismError } from "@prism/core";
 import type { SqliteConfigStore } from "../config/config-store.js";
 import type { GatewayConfig } from "../config/gateway-config.js";
-import { namespaceProblems } from "../config/namespace-rules.js";
+import { namespaceProblems, referenceProblems } from "../config/namespace-rules.js";
 import { formatIssues, type NamespaceSpec, namespaceSpecSchema } from "../config/namespace-spec.js";
 import type { Logger } from "../log.js";
 import { Binding } from "./binding.js";
@@ -178,7 +178,9 @@ export class NamespaceRegistry {
 
   private validate(input: unknown): NamespaceSpec {
     const parsed = namespaceSpecSchema.safeParse(input);
-    const problems = parsed.success ? this.problemsOf(parsed.data) : formatIssues(parsed.error);
+    const problems = parsed.success
+      ? this.problemsOf(parsed.data)
+      : [...formatIssues(parsed.error), ...referenceProblems(input, this.config, this.drivers)];
     if (!parsed.success || problems.length > 0) {
       throw new PrismError("InvalidArgument", `invalid namespace: ${problems.join("; ")}`, {
         reason: "INVALID_NAMESPACE",

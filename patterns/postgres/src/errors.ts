@@ -70,6 +70,7 @@ export function toPrismError(error: unknown, backend: string): PrismError {
 /** The error for a backend that cannot serve requests right now. */
 export function unavailable(backend: string, cause?: unknown): PrismError {
   return new PrismError("Unavailable", `backend ${backend} is unavailable`, {
+    reason: "BACKEND_UNAVAILABLE",
     cause,
     metadata: { backend },
   });
