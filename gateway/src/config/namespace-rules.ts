@@ -39,7 +39,10 @@ export function namespaceProblems(
 const backendReferences = z.looseObject({
   pattern: namespaceSpecSchema.shape.pattern,
   backend: z.string().min(1),
-  shadow: z.looseObject({ backend: z.string().min(1) }).optional().catch(undefined),
+  shadow: z
+    .looseObject({ backend: z.string().min(1) })
+    .optional()
+    .catch(undefined),
 });
 
 /**
