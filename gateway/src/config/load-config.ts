@@ -3,7 +3,7 @@ import { isIP } from "node:net";
 import type { BackendDriver } from "@prism/core";
 import { parse as parseYaml } from "yaml";
 import { type GatewayConfig, gatewayConfigSchema } from "./gateway-config.js";
-import { namespaceProblems } from "./namespace-rules.js";
+import { namespaceProblems, referenceProblems } from "./namespace-rules.js";
 import { formatIssues } from "./namespace-spec.js";
 
 /** A config that cannot start the gateway, with every problem found. */
@@ -55,7 +55,8 @@ export function loadConfig(source: ConfigSource, drivers: readonly BackendDriver
   if (env.PRISM_LOG_LEVEL) input.logLevel = env.PRISM_LOG_LEVEL;
 
   const parsed = gatewayConfigSchema.safeParse(input);
-  if (!parsed.success) throw new ConfigError(formatIssues(parsed.error));
+  if (!parsed.success)
+    throw new ConfigError([...formatIssues(parsed.error), ...looseProblems(input, drivers)]);
   const config = parsed.data;
   const problems = [...backendProblems(config, drivers), ...listenProblems(config)];
   const names = new Set<string>();
@@ -69,7 +70,32 @@ export function loadConfig(source: ConfigSource, drivers: readonly BackendDriver
   return deepFreeze(config);
 }
 
-function backendProblems(config: GatewayConfig, drivers: readonly BackendDriver[]): string[] {
+/**
+ * The cross-reference checks, run on a config that failed its schema somewhere else, so one
+ * start lists every problem: backend options, and namespaces' backend references.
+ */
+function looseProblems(input: Record<string, unknown>, drivers: readonly BackendDriver[]): string[] {
+  const backends: GatewayConfig["backends"] = {};
+  if (input.backends && typeof input.backends === "object") {
+    for (const [name, instance] of Object.entries(input.backends)) {
+      const type = (instance as { type?: unknown } | null)?.type;
+      if (typeof type === "string") backends[name] = instance as GatewayConfig["backends"][string];
+    }
+  }
+  const problems = backendProblems({ backends }, drivers);
+  if (Array.isArray(input.namespaces)) {
+    input.namespaces.forEach((namespace: unknown, i) => {
+      for (const problem of referenceProblems(namespace, { backends }, drivers))
+        problems.push(`namespaces.${i}.${problem}`);
+    });
+  }
+  return problems;
+}
+
+function backendProblems(
+  config: Pick<GatewayConfig, "backends">,
+  drivers: readonly BackendDriver[],
+): string[] {
   const problems: string[] = [];
   for (const [name, { type, ...options }] of Object.entries(config.backends)) {
     const driver = drivers.find((d) => d.type === type);
