@@ -1,0 +1,64 @@
+/**
+ * Child entry: the ceiling for a Node gRPC server. Answers `prism.keyvalue.v1.KeyValueService/Get`
+ * from a Map with exactly the gateway's wire format (protobuf-es through the same grpc-js adapter),
+ * and does nothing else. Started by the bench; prints `listening on host:port` on stderr.
+ *
+ * `bare-server.ts --records 1000 --value-bytes 100 --namespace bench-kv`
+ */
+import { parseArgs } from "node:util";
+import { create } from "@bufbuild/protobuf";
+import { Server, ServerCredentials, type ServerUnaryCall, type sendUnaryData, status } from "@grpc/grpc-js";
+import { grpcServiceDefinition } from "@prism/proto/grpc";
+import {
+  type GetRequest,
+  type GetResponse,
+  GetResponseSchema,
+  type Item,
+  ItemSchema,
+  KeyValueService,
+} from "@prism/proto/prism/keyvalue/v1/keyvalue";
+import { type Dataset, recordId, recordValue } from "./dataset.js";
+
+const { values } = parseArgs({
+  options: {
+    records: { type: "string" },
+    "value-bytes": { type: "string" },
+    namespace: { type: "string" },
+  },
+});
+const dataset: Dataset = { records: Number(values.records), valueBytes: Number(values["value-bytes"]) };
+const namespace = values.namespace ?? "";
+
+const records = new Map<string, Item[]>();
+for (let i = 0; i < dataset.records; i++) {
+  records.set(recordId(i), [create(ItemSchema, { key: new Uint8Array(0), value: recordValue(i, dataset) })]);
+}
+
+function get(call: ServerUnaryCall<GetRequest, GetResponse>, callback: sendUnaryData<GetResponse>): void {
+  const { request } = call;
+  if (request.namespace !== namespace) {
+    callback({ code: status.NOT_FOUND, details: `namespace ${request.namespace} not found` });
+    return;
+  }
+  callback(null, create(GetResponseSchema, { items: records.get(request.id) ?? [] }));
+}
+
+// Same message limits as the gateway's server.
+const server = new Server({
+  "grpc.max_receive_message_length": 64 << 20,
+  "grpc.max_send_message_length": 64 << 20,
+});
+server.addService(grpcServiceDefinition(KeyValueService), { get });
+server.bindAsync("127.0.0.1:0", ServerCredentials.createInsecure(), (error, port) => {
+  if (error) {
+    process.stderr.write(`bare server failed to bind: ${error.message}\n`);
+    process.exit(1);
+  }
+  process.stderr.write(`bare grpc-js server listening on 127.0.0.1:${port}\n`);
+});
+for (const signal of ["SIGTERM", "SIGINT"] as const) {
+  process.on(signal, () => {
+    server.forceShutdown();
+    process.exit(0);
+  });
+}

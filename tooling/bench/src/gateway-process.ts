@@ -1,0 +1,72 @@
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { type ChildServer, REPO_ROOT, startChild } from "./child.js";
+
+/** The gateway child's backends and namespaces (all keyvalue). */
+export interface GatewaySetup {
+  /** Backend instances as in the gateway config, e.g. `{ mem: { type: "memory" } }`. */
+  backends: Record<string, { type: string } & Record<string, unknown>>;
+  /** Namespace name → backend instance name. */
+  namespaces: Record<string, string>;
+  /** Extra environment, e.g. a database URL that an `env:NAME` option refers to. */
+  env?: Record<string, string>;
+  /** Extra node flags, e.g. `--cpu-prof`. */
+  nodeArgs?: string[];
+}
+
+/** Environment variables that would override the bench's config in the gateway. */
+const OVERRIDES = ["PRISM_CONFIG", "PRISM_GRPC_ADDR", "PRISM_DATA_DIR", "PRISM_LOG_LEVEL"];
+
+/**
+ * Starts the real gateway (`gateway/src/main.ts --config <tmp>.yaml`) as a separate process on a
+ * free loopback port, logging at warn, with a temporary data directory that `stop()` deletes.
+ *
+ * @example const gateway = await startGatewayProcess({ backends: { mem: { type: "memory" } }, namespaces: { "bench-kv": "mem" } })
+ */
+export async function startGatewayProcess(setup: GatewaySetup): Promise<ChildServer> {
+  const dir = mkdtempSync(join(tmpdir(), "prism-bench-"));
+  const config = {
+    listen: { grpc: "127.0.0.1:0" },
+    dataDir: join(dir, "data"),
+    logLevel: "warn",
+    shutdownGraceMs: 1000,
+    backends: setup.backends,
+    namespaces: Object.entries(setup.namespaces).map(([name, backend]) => ({
+      name,
+      pattern: "keyvalue",
+      backend,
+    })),
+  };
+  // JSON is YAML: no YAML writer needed.
+  const file = join(dir, "gateway.yaml");
+  writeFileSync(file, `${JSON.stringify(config, null, 2)}\n`);
+  const env = { ...process.env, ...setup.env };
+  for (const name of OVERRIDES) delete env[name];
+  const cleanup = () => {
+    rmSync(dir, { recursive: true, force: true });
+    process.off("exit", cleanup);
+  };
+  // Also on an early exit (Ctrl-C, a fatal error), after child.ts has killed the gateway.
+  process.on("exit", cleanup);
+  try {
+    const child = await startChild({
+      name: "gateway",
+      entry: join(REPO_ROOT, "gateway/src/main.ts"),
+      args: ["--config", file],
+      cwd: REPO_ROOT,
+      env,
+      nodeArgs: setup.nodeArgs ?? [],
+    });
+    return {
+      ...child,
+      async stop(graceMs?: number) {
+        await child.stop(graceMs);
+        cleanup();
+      },
+    };
+  } catch (error) {
+    cleanup();
+    throw error;
+  }
+}

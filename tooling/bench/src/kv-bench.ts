@@ -1,0 +1,169 @@
+import { availableParallelism } from "node:os";
+import { join } from "node:path";
+import { type ChildServer, REPO_ROOT, startChild } from "./child.js";
+import { type Dataset, MEMORY_NAMESPACE, POSTGRES_NAMESPACE } from "./dataset.js";
+import { startGatewayProcess } from "./gateway-process.js";
+import type { LoadOptions } from "./load.js";
+import { type ClientKind, createLoadClient } from "./load-client.js";
+import { measureRound, type Round, summarizeTarget, type Target } from "./measure.js";
+import { DirectPgReader } from "./pg-direct.js";
+import { preload, verify } from "./preload.js";
+import type { BenchSettings, Comparison } from "./report.js";
+
+/** Everything `pnpm bench kv` can be asked for. */
+export interface KvBenchOptions extends Dataset {
+  /** `postgres` adds the postgres comparison to the memory one. */
+  readonly backend: "memory" | "postgres";
+  readonly durationS: number;
+  readonly warmupS: number;
+  readonly concurrency: number;
+  readonly channels: number;
+  readonly rounds: number;
+  /** The load client: bare node:http2 (lean, default) or @grpc/grpc-js. */
+  readonly client: ClientKind;
+  readonly pgUrl: string;
+  /** Connections of both the gateway's postgres backend and the direct pool. */
+  readonly pgPoolSize: number;
+  /** Where to write both children's V8 CPU profiles (`gateway/`, `bare/`), when profiling. */
+  readonly cpuProfileDir?: string;
+}
+
+/** The throughput ratio gateway / bare grpc-js that DESIGN §10 aims for. */
+export const MEMORY_GOAL = 0.8;
+
+/** A baseline and the gateway on one backend, measured in alternation. */
+interface Pair {
+  key: string;
+  title: string;
+  goal?: number;
+  baseline: Target;
+  gateway: Target;
+}
+
+/**
+ * Runs the KV benchmark: starts the bare grpc-js server and the gateway as child processes, loads
+ * the same records into both (and into postgres through the gateway), then measures each
+ * comparison's baseline and gateway in alternating order, `rounds` times. Children are always
+ * stopped before this returns or throws.
+ *
+ * @example const { settings, comparisons } = await runKvBench(options)
+ */
+export async function runKvBench(
+  options: KvBenchOptions,
+): Promise<{ settings: BenchSettings; comparisons: Record<string, Comparison> }> {
+  const dataset: Dataset = { records: options.records, valueBytes: options.valueBytes };
+  const postgres = options.backend === "postgres";
+  const children: ChildServer[] = [];
+  const targets: Target[] = [];
+  try {
+    const bare = await startChild({
+      name: "bare",
+      entry: join(REPO_ROOT, "tooling/bench/src/bare-server.ts"),
+      args: [
+        ...["--records", `${dataset.records}`, "--value-bytes", `${dataset.valueBytes}`],
+        ...["--namespace", MEMORY_NAMESPACE],
+      ],
+      cwd: REPO_ROOT,
+      env: process.env,
+      nodeArgs: cpuProfileArgs(options, "bare"),
+    });
+    children.push(bare);
+    const gateway = await startGatewayProcess({
+      backends: {
+        mem: { type: "memory" },
+        ...(postgres
+          ? { pg: { type: "postgres", url: "env:PRISM_BENCH_PG_URL", poolSize: options.pgPoolSize } }
+          : {}),
+      },
+      namespaces: { [MEMORY_NAMESPACE]: "mem", ...(postgres ? { [POSTGRES_NAMESPACE]: "pg" } : {}) },
+      env: { PRISM_BENCH_PG_URL: options.pgUrl },
+      nodeArgs: cpuProfileArgs(options, "gateway"),
+    });
+    children.push(gateway);
+
+    await verify(bare.address, MEMORY_NAMESPACE, dataset);
+    await preload(gateway.address, MEMORY_NAMESPACE, dataset);
+    if (postgres) await preload(gateway.address, POSTGRES_NAMESPACE, dataset);
+
+    // Each target joins `targets` as soon as it exists, so `finally` closes it whatever fails next.
+    const track = (target: Target): Target => {
+      targets.push(target);
+      return target;
+    };
+    const grpcTarget = (label: string, server: ChildServer, namespace: string): Target => {
+      const target = { address: server.address, channels: options.channels, namespace, dataset };
+      const client = createLoadClient(options.client, target);
+      return track({ label, issue: (seq) => client.get(seq), pid: server.pid, close: () => client.close() });
+    };
+    const pairs: Pair[] = [
+      {
+        key: "memory",
+        title: "memory backend",
+        goal: MEMORY_GOAL,
+        baseline: grpcTarget("bare grpc-js", bare, MEMORY_NAMESPACE),
+        gateway: grpcTarget("gateway", gateway, MEMORY_NAMESPACE),
+      },
+    ];
+    if (postgres) {
+      const direct = new DirectPgReader(options.pgUrl, options.pgPoolSize, POSTGRES_NAMESPACE, dataset);
+      pairs.push({
+        key: "postgres",
+        title: "postgres backend",
+        baseline: track({ label: "direct pg", issue: (seq) => direct.get(seq), close: () => direct.close() }),
+        gateway: grpcTarget("gateway", gateway, POSTGRES_NAMESPACE),
+      });
+    }
+
+    const load: LoadOptions = {
+      concurrency: options.concurrency,
+      warmupMs: options.warmupS * 1000,
+      durationMs: options.durationS * 1000,
+    };
+    const comparisons: Record<string, Comparison> = {};
+    for (const pair of pairs) {
+      const rounds = new Map<Target, Round[]>([
+        [pair.baseline, []],
+        [pair.gateway, []],
+      ]);
+      for (let r = 0; r < options.rounds; r++) {
+        // ABBA: neither side always runs first (on a warmer client, or after the other's garbage).
+        const order = r % 2 === 0 ? [pair.baseline, pair.gateway] : [pair.gateway, pair.baseline];
+        for (const target of order) {
+          process.stderr.write(`${pair.key} round ${r + 1}/${options.rounds}: ${target.label}…\n`);
+          rounds.get(target)!.push(await measureRound(target, load));
+        }
+      }
+      comparisons[pair.key] = {
+        title: pair.title,
+        baseline: summarizeTarget(pair.baseline, rounds.get(pair.baseline)!),
+        gateway: summarizeTarget(pair.gateway, rounds.get(pair.gateway)!),
+        ...(pair.goal === undefined ? {} : { goal: pair.goal }),
+      };
+    }
+    return { settings: settingsOf(options), comparisons };
+  } finally {
+    await Promise.allSettled(targets.map((t) => t.close()));
+    await Promise.allSettled(children.map((child) => child.stop()));
+  }
+}
+
+/** `--cpu-prof` flags writing `<dir>/<child>/*.cpuprofile` when profiling was asked for. */
+function cpuProfileArgs(options: KvBenchOptions, child: string): string[] {
+  if (!options.cpuProfileDir) return [];
+  return ["--cpu-prof", `--cpu-prof-dir=${join(options.cpuProfileDir, child)}`];
+}
+
+function settingsOf(options: KvBenchOptions): BenchSettings {
+  return {
+    records: options.records,
+    valueBytes: options.valueBytes,
+    concurrency: options.concurrency,
+    channels: options.channels,
+    rounds: options.rounds,
+    client: options.client,
+    durationS: options.durationS,
+    warmupS: options.warmupS,
+    cpus: availableParallelism(),
+    ...(options.backend === "postgres" ? { pgPoolSize: options.pgPoolSize } : {}),
+  };
+}
