@@ -12,6 +12,11 @@ export const freshNamespace = (): string => `conf-${randomBytes(5).toString("hex
 /** Generous page bounds for reads that should return everything. */
 export const ALL = { limitItems: 10_000, limitBytes: 64 * 1024 * 1024 } as const;
 
+/** An item with UTF-8 key and value. */
+export function item(key: string, value: string): KvItem {
+  return { key: b(key), value: b(value) };
+}
+
 export const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** Items as `[key, value]` hex pairs: readable in assertion diffs, compared by bytes. */
