@@ -34,10 +34,14 @@ let exitCode = 0;
 for (const phase of phases) {
   const outputFile = join(reports, `${phase.name}.json`);
   process.stdout.write(`\n── test phase: ${phase.name} ──\n`);
-  const run = spawnSync(vitest, [...phase.args, "--reporter=default", "--reporter=json", `--outputFile.json=${outputFile}`], {
-    cwd: repo,
-    stdio: "inherit",
-  });
+  const run = spawnSync(
+    vitest,
+    [...phase.args, "--reporter=default", "--reporter=json", `--outputFile.json=${outputFile}`],
+    {
+      cwd: repo,
+      stdio: "inherit",
+    },
+  );
   if (run.status !== 0) exitCode = 1;
   try {
     const report = JSON.parse(readFileSync(outputFile, "utf8")) as Report;
