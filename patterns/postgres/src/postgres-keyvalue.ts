@@ -22,8 +22,9 @@ import {
   toItem,
   toPage,
 } from "./bind.js";
+import { GetBatcher } from "./get-batcher.js";
 import type { PostgresPool } from "./postgres-pool.js";
-import type { Statement, Statements } from "./sql.js";
+import { bound, type Statement, type Statements } from "./sql.js";
 
 interface ScanRow extends PageRow {
   id: string;
@@ -33,6 +34,7 @@ interface ScanRow extends PageRow {
  * KeyValue in one PostgreSQL table keyed by `(namespace, id, key)`. Every call is a single
  * prepared statement (one round trip), except `mutate`, which is one transaction; pages are cut
  * to their item and byte bounds inside the database, so no call loads more than one page.
+ * Concurrent `get`s of whole records or key sets share statements (see {@link GetBatcher}).
  */
 export class PostgresKeyValue implements KeyValueBackend {
   readonly capabilities: KeyValueCapabilities = {
@@ -42,36 +44,24 @@ export class PostgresKeyValue implements KeyValueBackend {
     maxItemValueBytes: 8 << 20,
   };
 
+  private readonly batcher: GetBatcher;
+
   constructor(
     private readonly pool: PostgresPool,
     private readonly sql: Statements,
-  ) {}
+  ) {
+    this.batcher = new GetBatcher(sql, (statement, values, signal) => this.select(statement, values, signal));
+  }
 
   async put(namespace: string, id: string, items: KvItem[], options: WriteOptions): Promise<WriteResult> {
     return this.write({ statement: this.sql.put, values: itemColumns(namespace, id, items) }, options);
   }
 
-  async get(namespace: string, id: string, predicate: KeyPredicate, options: GetOptions): Promise<GetResult> {
-    // The gateway's clock decides expiry, as it does for the `expiresAt` clients see.
-    const values: unknown[] = [
-      namespace,
-      id,
-      Date.now(),
-      options.limitItems,
-      options.limitBytes,
-      lowerBound(predicate, options.after),
-    ];
-    let statement = this.sql.getAll;
-    if (predicate.kind === "keys") {
-      statement = this.sql.getKeys;
-      values.push(predicate.keys);
-    } else if (predicate.kind === "range" && predicate.end !== undefined) {
-      statement = this.sql.getRange;
-      values.push(predicate.end);
-    }
-    const rows = await this.select<PageRow>(statement, values, options.signal);
-    const { page, more } = toPage(rows, toItem);
-    return { items: page, more };
+  get(namespace: string, id: string, predicate: KeyPredicate, options: GetOptions): Promise<GetResult> {
+    const lower = lowerBound(predicate, options.after);
+    if (predicate.kind === "all") return this.batcher.get(namespace, id, undefined, lower, options);
+    if (predicate.kind === "keys") return this.batcher.get(namespace, id, predicate.keys, lower, options);
+    return this.getRange(namespace, id, lower, predicate.end, options);
   }
 
   async delete(
@@ -94,12 +84,12 @@ export class PostgresKeyValue implements KeyValueBackend {
     const key = options.idempotencyKey;
     const replayed = await this.pool.transaction(options.signal, async (client) => {
       if (key !== undefined) {
-        const claim = await client.query({ ...this.sql.claim, values: [namespace, key, Date.now()] });
+        const claim = await client.query(bound(this.sql.claim, [namespace, key, Date.now()]));
         // Claimed before (a concurrent claim waited here for it to commit): nothing was written,
         // so committing the empty transaction changes nothing.
         if (claim.rowCount === 0) return true;
       }
-      for (const step of steps) await client.query({ ...step.statement.plain, values: step.values });
+      for (const step of steps) await client.query(bound(step.statement.plain, step.values));
       return false;
     });
     return { replayed, atomic: true };
@@ -117,8 +107,25 @@ export class PostgresKeyValue implements KeyValueBackend {
     return { rows: page, more };
   }
 
+  /** A range read: rarer and not batched (an open range and a bounded one plan differently). */
+  private async getRange(
+    namespace: string,
+    id: string,
+    lower: Uint8Array,
+    end: Uint8Array | undefined,
+    options: GetOptions,
+  ): Promise<GetResult> {
+    // The gateway's clock decides expiry, as it does for the `expiresAt` clients see.
+    const values: unknown[] = [namespace, id, Date.now(), options.limitItems, options.limitBytes, lower];
+    if (end !== undefined) values.push(end);
+    const statement = end === undefined ? this.sql.getAll : this.sql.getRange;
+    const rows = await this.select<PageRow>(statement, values, options.signal);
+    const { page, more } = toPage(rows, toItem);
+    return { items: page, more };
+  }
+
   private async select<R>(statement: Statement, values: unknown[], signal?: AbortSignal): Promise<R[]> {
-    const result = await this.pool.run(signal, (client) => client.query<R>({ ...statement, values }));
+    const result = await this.pool.run(signal, (client) => client.query<R>(bound(statement, values)));
     return result.rows;
   }
 
@@ -129,11 +136,11 @@ export class PostgresKeyValue implements KeyValueBackend {
   private async write({ statement, values }: BoundWrite, options: WriteOptions): Promise<WriteResult> {
     const key = options.idempotencyKey;
     if (key === undefined) {
-      await this.pool.run(options.signal, (client) => client.query({ ...statement.plain, values }));
+      await this.pool.run(options.signal, (client) => client.query(bound(statement.plain, values)));
       return { replayed: false };
     }
     const { rows } = await this.pool.run(options.signal, (client) =>
-      client.query<{ claimed: number }>({ ...statement.claimed, values: [...values, key, Date.now()] }),
+      client.query<{ claimed: number }>(bound(statement.claimed, [...values, key, Date.now()])),
     );
     return { replayed: rows[0]?.claimed === 0 };
   }

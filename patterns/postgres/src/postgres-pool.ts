@@ -1,4 +1,4 @@
-import { abortError, throwIfAborted } from "@prism/core";
+import { abortError } from "@prism/core";
 import { Pool, type PoolClient } from "pg";
 import { requestCancel } from "./cancel-request.js";
 import { breaksConnection, toPrismError, unavailable } from "./errors.js";
@@ -63,27 +63,53 @@ export class PostgresPool {
    *
    * @example const rows = await pool.run(signal, (client) => client.query(statement))
    */
-  async run<T>(signal: AbortSignal | undefined, work: (client: SqlClient) => Promise<T>): Promise<T> {
-    throwIfAborted(signal);
-    if (this.ending) throw unavailable(this.backend);
-    const connecting = this.pool.connect();
-    let client: PoolClient;
-    try {
-      client = await raceSignal(connecting, signal);
-    } catch (error) {
-      // Given up on (or failed): hand the connection back whenever it arrives.
-      connecting.then((late) => late.release(), ignore);
-      throw toPrismError(error, this.backend);
-    }
-    try {
-      const result = await raceSignal(this.prepareThenRun(client, work), signal);
-      client.release();
-      return result;
-    } catch (error) {
-      if (signal?.aborted) requestCancel(client, this.connectTimeoutMs);
-      client.release(breaksConnection(error) ? asError(error) : undefined);
-      throw toPrismError(error, this.backend);
-    }
+  run<T>(signal: AbortSignal | undefined, work: (client: SqlClient) => Promise<T>): Promise<T> {
+    if (signal?.aborted) return Promise.reject(abortError(signal));
+    if (this.ending) return Promise.reject(unavailable(this.backend));
+    return new Promise<T>((resolve, reject) => {
+      // One abort listener covers the whole call, the wait for a connection and the query; the
+      // first of abort and outcome settles it, and whatever comes later only cleans up.
+      let client: PoolClient | undefined;
+      let settled = false;
+      const settle = (): boolean => {
+        if (settled) return false;
+        settled = true;
+        signal?.removeEventListener("abort", onAbort);
+        return true;
+      };
+      const onAbort = () => {
+        if (!settle()) return;
+        if (client) {
+          // A query is in flight: cancel it on the server and destroy the connection.
+          requestCancel(client, this.connectTimeoutMs);
+          client.release(ABORTED);
+        }
+        reject(abortError(signal!));
+      };
+      signal?.addEventListener("abort", onAbort);
+      this.pool.connect().then(
+        (connected) => {
+          // Given up on while waiting: hand the connection straight back.
+          if (settled) return connected.release();
+          client = connected;
+          this.prepareThenRun(connected, work).then(
+            (result) => {
+              if (!settle()) return;
+              connected.release();
+              resolve(result);
+            },
+            (error: unknown) => {
+              if (!settle()) return;
+              connected.release(breaksConnection(error) ? asError(error) : undefined);
+              reject(toPrismError(error, this.backend));
+            },
+          );
+        },
+        (error: unknown) => {
+          if (settle()) reject(toPrismError(error, this.backend));
+        },
+      );
+    });
   }
 
   /**
@@ -121,23 +147,11 @@ export class PostgresPool {
   }
 }
 
-/** Settles like `work`, or rejects with the abort error as soon as `signal` fires. */
-function raceSignal<T>(work: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
-  if (!signal) return work;
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = () => reject(abortError(signal));
-    if (signal.aborted) {
-      onAbort();
-      work.catch(ignore);
-      return;
-    }
-    signal.addEventListener("abort", onAbort, { once: true });
-    work.then(resolve, reject).finally(() => signal.removeEventListener("abort", onAbort));
-  });
-}
-
 function asError(error: unknown): Error {
   return error instanceof Error ? error : new Error("connection discarded");
 }
+
+/** Why a connection was destroyed under a cancelled query. */
+const ABORTED = new Error("call aborted with a query in flight");
 
 function ignore(): void {}

@@ -1,79 +1,27 @@
-import { randomBytes } from "node:crypto";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
-import { type Backend, isPrismError, PrismError } from "@prism/core";
+import { isPrismError, PrismError } from "@prism/core";
 import { b, freshNamespace, keyValueConformance } from "@prism/core/conformance";
-import { Client } from "pg";
+import type { Client } from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { postgresDriver } from "./index.js";
+import {
+  adminClient,
+  closedPort,
+  freshSchema,
+  openTestBackend,
+  rejection,
+  TEST_URL,
+} from "./test-support.js";
 
-/** The server under test: the repo's local stack unless told otherwise. */
-const TEST_URL = process.env.PRISM_TEST_POSTGRES_URL ?? "postgres://prism:prism@127.0.0.1:15432/prism";
 /** A password that must never show up in any error, message or report. */
 const SECRET = "pw-Sekr1t-0xC0FFEE";
 const ALL = { limitItems: 1000, limitBytes: 1 << 20 };
 
-/** Where the server is, for messages: host, port and database, never credentials. */
-function where(url: string): string {
-  const parsed = new URL(url);
-  return `${parsed.hostname}:${parsed.port || 5432}${parsed.pathname}`;
-}
-
-/** Opens a backend on the test server; a server that is not there fails the test with a hint. */
-async function openTestBackend(options: Record<string, unknown> = {}, name = "pg-test"): Promise<Backend> {
-  const backend = await postgresDriver.open({
-    name,
-    options: { url: TEST_URL, ...options },
-    dataDir: tmpdir(),
-  });
-  const report = await backend.health(AbortSignal.timeout(5000));
-  if (!report.ok) {
-    await backend.close();
-    throw new Error(
-      `PostgreSQL is not reachable at ${where(TEST_URL)} (${report.message}). ` +
-        "Start the local stack with `pnpm stack up`, or set PRISM_TEST_POSTGRES_URL to a running server.",
-    );
-  }
-  return backend;
-}
-
-/** A direct connection for checks the backend API cannot make (physical rows, locks). */
-async function adminClient(): Promise<Client> {
-  const client = new Client({ connectionString: TEST_URL, connectionTimeoutMillis: 5000 });
-  await client.connect();
-  return client;
-}
-
-const freshSchema = (): string => `prism_t_${randomBytes(4).toString("hex")}`;
-
-/** A loopback port nothing listens on. */
-async function closedPort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const address = server.address();
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  if (address === null || typeof address === "string") throw new Error("no port");
-  return address.port;
-}
-
 /** Every client-visible text of an error. */
 function visible(error: unknown): string {
   if (!(error instanceof PrismError)) return String(error);
-  return JSON.stringify({
-    message: error.message,
-    reason: error.reason,
-    metadata: error.metadata,
-    s: `${error}`,
-  });
-}
-
-async function rejection(promise: Promise<unknown>): Promise<unknown> {
-  try {
-    await promise;
-  } catch (error) {
-    return error;
-  }
-  throw new Error("expected a rejection");
+  const { message, reason, metadata } = error;
+  return JSON.stringify({ message, reason, metadata, s: `${error}` });
 }
 
 // Its own test, so a missing server is a failed test with the hint, not only failed hooks.

@@ -54,15 +54,38 @@ export function buildStatements(schema: string) {
       }),
     );
   // Sources of a record's items, each as rows `found(key, value, chunked, expires_at)`.
-  const record = `${items} WHERE namespace = $1 AND id = $2`;
+  const recordOf = (namespace: string, id: string) =>
+    `${items} WHERE namespace = ${namespace} AND id = ${id}`;
+  const record = recordOf("$1", "$2");
   const wholeRecord = `(SELECT ${ITEM_COLUMNS} FROM ${record}) AS found`;
 
   // One index probe per wanted key. A LATERAL subquery with LIMIT is never flattened, so this
   // stays a nested loop even in a generic plan; `key = ANY($n)` or a plain join would let the
   // planner filter or hash the whole record when it guesses records are small.
-  const probe = (keys: string, alias: string, columns: string) =>
+  const probe = (keys: string, alias: string, columns: string, from = record) =>
     `unnest(${keys}::bytea[]) AS ${alias}(wanted_key)
-     CROSS JOIN LATERAL (SELECT ${columns} FROM ${record} AND key = wanted_key LIMIT 1) AS found`;
+     CROSS JOIN LATERAL (SELECT ${columns} FROM ${from} AND key = wanted_key LIMIT 1) AS found`;
+
+  // Many callers' pages in one statement: one row per caller (`slot` = its 1-based position), and
+  // for each, the single-record page above as a LATERAL subquery. LATERAL makes it a nested loop,
+  // so every caller's page keeps its own index scan and LIMIT, and its rows come out together in
+  // key order (the loop runs callers one after another; no sort, which would copy every value).
+  // $1 now, $2 namespaces, $3 ids, $4 lower key bounds, $5 limitItems, $6 limitBytes [, $7 every
+  // caller's keys, $8 / $9 each caller's first / last index into $7].
+  const getBatch = (name: string, source: string, keyArrays = "", keyColumns = ""): Statement =>
+    statement(
+      name,
+      `SELECT caller.slot::int AS slot, found_page.*
+       FROM unnest($2::text[], $3::text[], $4::bytea[], $5::int[], $6::bigint[]${keyArrays})
+         WITH ORDINALITY AS caller(namespace, id, lower, limit_items, limit_bytes${keyColumns}, slot)
+       CROSS JOIN LATERAL (${page({
+         position: "key",
+         from: `${source} WHERE ${live("$1")} AND key >= caller.lower`,
+         limitItems: "caller.limit_items",
+         limitBytes: "caller.limit_bytes",
+       })}) AS found_page`,
+    );
+  const callerRecord = recordOf("caller.namespace", "caller.id");
 
   // $1 namespace, $2 now, $3 limitItems, $4 limitBytes [, $5 after id, $6 after key].
   const scanPage = (name: string, after: string): Statement =>
@@ -102,6 +125,13 @@ export function buildStatements(schema: string) {
     getAll: getPage("prism_kv_get_all", wholeRecord, ""),
     getRange: getPage("prism_kv_get_range", wholeRecord, "AND key < $7"),
     getKeys: getPage("prism_kv_get_keys", probe("$7", "wanted", ITEM_COLUMNS), ""),
+    getAllBatch: getBatch("prism_kv_get_all_batch", `(SELECT ${ITEM_COLUMNS} FROM ${callerRecord}) AS found`),
+    getKeysBatch: getBatch(
+      "prism_kv_get_keys_batch",
+      probe("($7::bytea[])[caller.first_key:caller.last_key]", "wanted", ITEM_COLUMNS, callerRecord),
+      ", $8::int[], $9::int[]",
+      ", first_key, last_key",
+    ),
     scanFirst: scanPage("prism_kv_scan_first", ""),
     scanAfter: scanPage("prism_kv_scan_after", "AND (id, key) > ($5::text, $6::bytea)"),
 
@@ -190,6 +220,18 @@ function page(spec: { position: string; from: string; limitItems: string; limitB
       WHERE n <= 2 OR running - size <= ${bytes}
     ) AS bounded
     ORDER BY ${spec.position}`;
+}
+
+/**
+ * A statement with its values, as `pg` takes it: built once per call (pg copies it again itself).
+ *
+ * @example client.query(bound(sql.getAll, values))
+ */
+export function bound(
+  statement: Statement,
+  values: unknown[],
+): { name: string; text: string; values: unknown[] } {
+  return { name: statement.name, text: statement.text, values };
 }
 
 function statement(name: string, text: string): Statement {

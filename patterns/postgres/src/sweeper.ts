@@ -1,5 +1,5 @@
 import type { PostgresPool } from "./postgres-pool.js";
-import type { Statement, Statements } from "./sql.js";
+import { bound, type Statement, type Statements } from "./sql.js";
 
 /** Rows deleted per statement: short transactions, short row locks. */
 const BATCH_SIZE = 1000;
@@ -54,7 +54,7 @@ export class Sweeper {
   private async sweepTable(statement: Statement): Promise<void> {
     for (let batch = 0; batch < MAX_BATCHES && !this.stopping.signal.aborted; batch++) {
       const { rowCount } = await this.pool.run(this.stopping.signal, (client) =>
-        client.query({ ...statement, values: [Date.now(), BATCH_SIZE] }),
+        client.query(bound(statement, [Date.now(), BATCH_SIZE])),
       );
       if ((rowCount ?? 0) < BATCH_SIZE) return;
     }
