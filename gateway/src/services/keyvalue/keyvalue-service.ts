@@ -89,14 +89,10 @@ export class KeyValueService {
       ...limits,
       ...(after ? { after } : {}),
     });
-    const { items, truncated } = await this.joinChunks(
-      kv,
-      name,
-      request.id,
-      page.items,
-      limits.limitBytes,
-      ctx.signal,
-    );
+    // Most pages hold no chunked values: skip the async join (and its promise) for them.
+    const { items, truncated } = page.items.some((item) => item.chunked)
+      ? await this.joinChunks(kv, name, request.id, page.items, limits.limitBytes, ctx.signal)
+      : { items: page.items, truncated: false };
     const last = items.at(-1);
     return create(GetResponseSchema, {
       items: items.map(toMessage),
@@ -275,7 +271,6 @@ export class KeyValueService {
     limitBytes: number,
     signal: AbortSignal,
   ): Promise<{ items: KvItem[]; truncated: boolean }> {
-    if (!items.some((item) => item.chunked)) return { items, truncated: false };
     const joined: KvItem[] = [];
     let bytes = 0;
     for (const item of items) {
@@ -303,9 +298,7 @@ function lastPerKey(items: Item[]): Item[] {
 }
 
 function toMessage(item: KvItem): Item {
-  return create(ItemSchema, {
-    key: item.key,
-    value: item.value,
-    ...(item.expiresAt !== undefined ? { expireTime: timestampFromMs(item.expiresAt) } : {}),
-  });
+  const message = create(ItemSchema, { key: item.key, value: item.value });
+  if (item.expiresAt !== undefined) message.expireTime = timestampFromMs(item.expiresAt);
+  return message;
 }
