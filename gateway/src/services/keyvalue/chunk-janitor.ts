@@ -1,4 +1,4 @@
-import { inRange, type KeyPredicate, type KeyValueBackend, type KvMutation } from "@prism/core";
+import { inRange, type KeyPredicate, type KeyValueBackend, type KvItem, type KvMutation } from "@prism/core";
 import { chunkKeyPrefix, companionId, prefixEnd } from "./chunking.js";
 
 /** One large value's chunks, written under `writePrefix` in the companion record. */
@@ -6,6 +6,8 @@ export interface ChunkWrite {
   key: Uint8Array;
   writePrefix: Uint8Array;
   chunks: { key: Uint8Array; value: Uint8Array; expiresAt?: number }[];
+  /** The item stored in the record in place of the value. */
+  manifest?: KvItem;
 }
 
 /** What a write leaves a key with: chunks of one write to keep, or none (`keep` undefined). */

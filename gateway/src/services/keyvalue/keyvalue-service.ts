@@ -59,7 +59,7 @@ export class KeyValueService {
   }
 
   async put(request: PutRequest, ctx: RequestContext): Promise<PutResponse> {
-    const { name, kv, maxValueBytes } = this.open(request.namespace, ctx);
+    const { name, kv, backendType, maxValueBytes } = this.open(request.namespace, ctx);
     checkId(request.id, this.settings);
     if (request.items.length === 0) throw invalid("items", "must hold at least one item", "ITEMS_REQUIRED");
     this.checkCount(request.items.length, "items");
@@ -67,7 +67,7 @@ export class KeyValueService {
     const items = lastPerKey(request.items).map((item, i) =>
       checkItem(item, `items[${i}]`, this.settings, maxValueBytes, now),
     );
-    this.requireTtl(kv, items, ctx);
+    this.requireTtl(kv, items, backendType);
     const { stored, writes } = await this.writeChunks(kv, name, request.id, items, ctx.signal);
     const result = await kv.put(name, request.id, stored, {
       signal: ctx.signal,
@@ -117,7 +117,7 @@ export class KeyValueService {
   }
 
   async mutate(request: MutateRequest, ctx: RequestContext): Promise<MutateResponse> {
-    const { name, kv, maxValueBytes } = this.open(request.namespace, ctx);
+    const { name, kv, backendType, maxValueBytes } = this.open(request.namespace, ctx);
     checkId(request.id, this.settings);
     if (request.mutations.length === 0)
       throw invalid("mutations", "must hold at least one mutation", "MUTATIONS_REQUIRED");
@@ -149,17 +149,17 @@ export class KeyValueService {
       }
     });
     const puts = mutations.flatMap((m) => (m.op === "put" ? [m.item] : []));
-    this.requireTtl(kv, puts, ctx);
-    const { stored, writes } = await this.writeChunks(kv, name, request.id, puts, ctx.signal);
-    // Manifests replace large puts, in order; writesByPut lines each put up with its chunks.
+    this.requireTtl(kv, puts, backendType);
+    const {
+      stored,
+      writes,
+      writeOf: writesByPut,
+    } = await this.writeChunks(kv, name, request.id, puts, ctx.signal);
+    // Manifests replace large puts, in order.
     let next = 0;
-    const writesByPut: (ChunkWrite | undefined)[] = [];
-    const withManifests = mutations.map((m) => {
-      if (m.op !== "put") return m;
-      const item = stored[next++]!;
-      writesByPut.push(item.chunked ? writes.find((w) => w.key === m.item.key) : undefined);
-      return { op: "put" as const, item };
-    });
+    const withManifests = mutations.map((m) =>
+      m.op === "put" ? { op: "put" as const, item: stored[next++]! } : m,
+    );
     const chunkedBefore: Uint8Array[] = [];
     for (const m of mutations) {
       if (m.op === "delete" && m.predicate.kind !== "keys") {
@@ -221,7 +221,12 @@ export class KeyValueService {
   private open(namespace: string, ctx: RequestContext) {
     const resolved = this.registry.resolve(namespace, "keyvalue");
     ctx.namespace = namespace;
-    return { name: namespace, kv: resolved.binding.keyvalue, maxValueBytes: resolved.maxValueBytes };
+    return {
+      name: namespace,
+      kv: resolved.binding.keyvalue,
+      backendType: resolved.binding.primary.type,
+      maxValueBytes: resolved.maxValueBytes,
+    };
   }
 
   private checkCount(count: number, field: string): void {
@@ -231,13 +236,9 @@ export class KeyValueService {
   }
 
   /** Rejects TTLs up front on a backend without them, before any chunk is written. */
-  private requireTtl(kv: KeyValueBackend, items: KvItem[], ctx: RequestContext): void {
+  private requireTtl(kv: KeyValueBackend, items: KvItem[], backendType: string): void {
     if (!kv.capabilities.ttl && items.some((item) => item.expiresAt !== undefined)) {
-      const error = unsupported(
-        this.registry.get(ctx.namespace ?? "")?.binding.primary.type ?? "backend",
-        "per-item ttl",
-      );
-      throw error;
+      throw unsupported(backendType, "per-item ttl");
     }
   }
 
@@ -248,18 +249,25 @@ export class KeyValueService {
     id: string,
     items: KvItem[],
     signal: AbortSignal,
-  ): Promise<{ stored: KvItem[]; writes: ChunkWrite[] }> {
+  ): Promise<{ stored: KvItem[]; writes: ChunkWrite[]; writeOf: (ChunkWrite | undefined)[] }> {
     const chunkBytes = Math.min(this.settings.chunkBytes, kv.capabilities.maxItemValueBytes);
-    if (items.every((item) => item.value.length <= chunkBytes)) return { stored: items, writes: [] };
-    const writes: ChunkWrite[] = [];
-    const stored = items.map((item) => {
-      if (item.value.length <= chunkBytes) return item;
+    if (items.every((item) => item.value.length <= chunkBytes))
+      return { stored: items, writes: [], writeOf: [] };
+    // writeOf[i] is the chunk write of items[i], if it was split.
+    const writeOf = items.map((item): ChunkWrite | undefined => {
+      if (item.value.length <= chunkBytes) return undefined;
       const split = splitItem(item, chunkBytes);
-      writes.push({ key: item.key, writePrefix: split.writePrefix, chunks: split.chunks });
-      return split.manifest;
+      return {
+        key: item.key,
+        writePrefix: split.writePrefix,
+        chunks: split.chunks,
+        manifest: split.manifest,
+      };
     });
+    const writes = writeOf.filter((write) => write !== undefined);
+    const stored = items.map((item, i) => writeOf[i]?.manifest ?? item);
     await this.janitor.storeChunks(kv, namespace, id, writes, signal);
-    return { stored, writes };
+    return { stored, writes, writeOf };
   }
 
   /** Replaces manifests with their values, keeping the page within `limitBytes` of real data. */
