@@ -72,6 +72,28 @@ describe("grpcurl against the gateway, reflection only", () => {
     expect(template.stdout).toContain('"pageSizeBytes": 0');
   });
 
+  it("describes methods, enums, nested types and well-known types by symbol", async () => {
+    const method = await run(["describe", `${KV}.Put`]);
+    expect(method.code, method.stderr).toBe(0);
+    expect(method.stdout).toContain(`${KV}.Put is a method:`);
+    const pattern = await run(["describe", "prism.options.v1.Pattern"]);
+    expect(pattern.code, pattern.stderr).toBe(0);
+    expect(pattern.stdout).toContain("prism.options.v1.Pattern is an enum:");
+    const nested = await run(["describe", "grpc.health.v1.HealthCheckResponse.ServingStatus"]);
+    expect(nested.code, nested.stderr).toBe(0);
+    expect(nested.stdout).toContain("SERVING = 1;");
+    const duration = await run(["describe", "google.protobuf.Duration"]);
+    expect(duration.code, duration.stderr).toBe(0);
+    expect(duration.stdout).toContain("google.protobuf.Duration is a message:");
+  });
+
+  it("reports a symbol the server does not know as not found", async () => {
+    const { code, stderr } = await run(["describe", "no.such.Symbol"]);
+    expect(code).not.toBe(0);
+    expect(stderr).toContain("no.such.Symbol");
+    expect(stderr.toLowerCase()).toContain("not found");
+  });
+
   it("puts and gets a value with JSON requests (bytes as base64)", async () => {
     const value = Buffer.from("hello from grpcurl").toString("base64");
     const put = await run([`${KV}/Put`], {
