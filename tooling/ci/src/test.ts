@@ -3,9 +3,10 @@ import { mkdirSync, readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 
 /**
- * `pnpm test` after typecheck and lint: runs vitest in two phases and prints one summary line.
- * Phase 1 is every suite in parallel; phase 2 is the fault tests, which stop and restart shared
- * stack servers and so must run alone. Exits non-zero if any test failed or none ran.
+ * `pnpm test` after typecheck and lint: checks docs-cms, then runs vitest in two phases and prints
+ * one summary line. Phase 1 is every suite in parallel; phase 2 is the fault tests, which stop and
+ * restart shared stack servers and so must run alone. Exits non-zero if the docs check or any
+ * test failed, or if no test ran.
  */
 const repo = resolve(import.meta.dirname, "../../..");
 const reports = join(repo, ".stack", "test-reports");
@@ -31,6 +32,13 @@ let passed = 0;
 let failed = 0;
 let skipped = 0;
 let exitCode = 0;
+process.stdout.write("\n── docs-cms ──\n");
+const tsx = join(repo, "node_modules/.bin/tsx");
+if (
+  spawnSync(tsx, [join(repo, "tooling/docs-check/src/main.ts")], { cwd: repo, stdio: "inherit" }).status !== 0
+) {
+  exitCode = 1;
+}
 for (const phase of phases) {
   const outputFile = join(reports, `${phase.name}.json`);
   process.stdout.write(`\n── test phase: ${phase.name} ──\n`);
