@@ -1,12 +1,14 @@
 import type { KV } from "@nats-io/kv";
 import type { KeyPredicate, KvItem } from "@prism/core";
 import { inBatches, type Waiter } from "./batches.js";
+import type { BucketStream } from "./buckets.js";
 import { decodeToken, encodeToken, itemKey, recordFilter, splitItemKey } from "./key-encoding.js";
 import { decodeValue } from "./value-encoding.js";
 
 /** One call's view of a bucket: the bucket, and how to wait on it (see `NatsLink.call`). */
 export interface BucketCall {
   kv: KV;
+  stream: BucketStream;
   wait: Waiter;
   signal: AbortSignal | undefined;
 }
@@ -19,16 +21,28 @@ export function putAll({ kv, wait, signal }: BucketCall, puts: Puts): Promise<vo
   return inBatches([...puts], ([key, value]) => kv.put(key, value), wait, signal);
 }
 
-/** Purges the record's matching items; listing first, so absent keys leave no tombstones. */
+/**
+ * Removes the record's matching items with stream purges, which leave no marker behind (a KV
+ * purge leaves one per key, and listings would then return every key ever written). A whole
+ * record goes in one request; a key set needs no listing, purging an absent key is a no-op.
+ */
 export async function deleteMatching(
   call: BucketCall,
   idToken: string,
   predicate: KeyPredicate,
 ): Promise<void> {
-  const { kv, wait, signal } = call;
-  const doomed = selectTokens(await recordTokens(call, idToken), predicate);
-  // Purge (not delete) drops the value from the stream at once, leaving only a small marker.
-  await inBatches(doomed, (token) => kv.purge(itemKey(idToken, token)), wait, signal);
+  const { stream, wait, signal } = call;
+  const purge = (filter: string) =>
+    stream.jsm.streams.purge(stream.name, { filter: stream.subjectPrefix + filter });
+  if (predicate.kind === "all") {
+    await wait(purge(recordFilter(idToken)), signal);
+    return;
+  }
+  const doomed =
+    predicate.kind === "keys"
+      ? predicate.keys.map(encodeToken)
+      : selectTokens(await recordTokens(call, idToken), predicate);
+  await inBatches(doomed, (token) => purge(itemKey(idToken, token)), wait, signal);
 }
 
 /** The record's key tokens, ascending (= key byte order). */
@@ -41,19 +55,23 @@ export async function recordTokens(call: BucketCall, idToken: string): Promise<s
   return tokens.sort();
 }
 
-/** Names of the live keys matching a subject filter, in no particular order. */
-export async function listKeys({ kv, wait, signal }: BucketCall, filter: string): Promise<string[]> {
-  const keys = await wait(kv.keys(filter), signal);
-  const collect = async () => {
-    const names: string[] = [];
-    for await (const name of keys) names.push(name);
-    return names;
-  };
-  try {
-    return await wait(collect(), signal);
-  } finally {
-    keys.stop(); // releases the listing's consumer when we gave up early
-  }
+/**
+ * Names of the keys matching a subject filter, in no particular order (a key purged with the KV
+ * API before this version still shows up; {@link fetchItem} then finds no value).
+ *
+ * One stream-info request with a subject filter, bounded by the request timeout. Not
+ * `kv.keys()`: that runs an ordered push consumer which waits for the last key's "pending 0",
+ * and when keys are purged or rewritten while it lists, the consumer resets to a plain
+ * start-sequence consumer with a 30 s idle heartbeat, replays history (duplicate keys) and ends
+ * only after 30 s without writes: a read racing an overwrite hung until the caller's deadline.
+ */
+export async function listKeys({ stream, wait, signal }: BucketCall, filter: string): Promise<string[]> {
+  const info = await wait(
+    stream.jsm.streams.info(stream.name, { subjects_filter: stream.subjectPrefix + filter }),
+    signal,
+  );
+  const skip = stream.subjectPrefix.length;
+  return Object.keys(info.state.subjects ?? {}).map((subject) => subject.slice(skip));
 }
 
 /** One item, or `undefined` when it was deleted since its key was listed. */

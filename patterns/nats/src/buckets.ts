@@ -10,6 +10,18 @@ export interface BucketSettings {
   maxValueBytes: number;
 }
 
+/**
+ * The JetStream stream behind a bucket. Listing and purging go through the stream API: one
+ * request each, bounded by the request timeout (see `bucket-items.ts` for why not `kv.keys()`).
+ */
+export interface BucketStream {
+  jsm: JetStreamManager;
+  /** `KV_<bucket>` */
+  name: string;
+  /** `$KV.<bucket>.`: a KV key's subject is this prefix followed by the key. */
+  subjectPrefix: string;
+}
+
 /** How long an idempotency key is remembered (the idempotency bucket's max age). */
 export const IDEMPOTENCY_WINDOW_MS = 24 * 60 * 60 * 1000;
 
@@ -69,6 +81,12 @@ export class Buckets {
         maxValueSize: 1024,
       }),
     );
+  }
+
+  /** The stream behind the namespace's item bucket, for requests the KV API does not offer. */
+  stream(namespace: string): BucketStream {
+    const name = this.dataName(namespace);
+    return { jsm: this.jsm, name: `KV_${name}`, subjectPrefix: `$KV.${name}.` };
   }
 
   /** Drops a cached handle whose bucket turned out to be gone. */

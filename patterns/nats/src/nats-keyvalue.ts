@@ -45,6 +45,9 @@ import {
 import type { NatsLink, NatsSession } from "./nats-link.js";
 import { encodeValue, VALUE_HEADER_BYTES } from "./value-encoding.js";
 
+/** NATS servers' default `max_payload`. */
+const DEFAULT_MAX_PAYLOAD_BYTES = 1024 * 1024;
+
 /**
  * KeyValue on NATS JetStream KV: one bucket per namespace, one KV entry per item (see
  * `key-encoding.ts` for the keys and `value-encoding.ts` for the values). NATS 2.9 has neither
@@ -63,10 +66,17 @@ export class NatsKeyValue implements KeyValueBackend {
     private readonly backendName: string,
     private readonly maxValueBytes: number,
   ) {
-    this.capabilities = { ttl: false, atomicMutate: false, maxItemValueBytes: maxValueBytes };
+    // Until a server tells its max_payload, assume the NATS default: a value (plus its header
+    // byte) above it would be refused, and chunking layers size chunks by this number.
+    this.capabilities = { ttl: false, atomicMutate: false, maxItemValueBytes: 0 };
+    this.fitToServer(DEFAULT_MAX_PAYLOAD_BYTES);
   }
 
-  /** Lowers the declared value size to what the connected server accepts in one message. */
+  /**
+   * Declares the value size the connected server accepts in one message: a KV put is one
+   * message without headers whose payload is the header byte plus the value (the subject does
+   * not count against max_payload).
+   */
   fitToServer(maxPayloadBytes: number): void {
     this.capabilities.maxItemValueBytes = Math.min(this.maxValueBytes, maxPayloadBytes - VALUE_HEADER_BYTES);
   }
@@ -177,7 +187,9 @@ export class NatsKeyValue implements KeyValueBackend {
       throwIfAborted(signal);
       session = await this.link.session(signal);
       const kv = await this.wait(session.buckets.forRead(namespace), signal);
-      return kv ? await body({ kv, wait: this.wait, signal }) : empty;
+      return kv
+        ? await body({ kv, stream: session.buckets.stream(namespace), wait: this.wait, signal })
+        : empty;
     } catch (error) {
       if (!isStreamNotFound(error)) throw toPrismError(error, this.backendName, signal);
       session?.buckets.forget(namespace);
@@ -209,7 +221,7 @@ export class NatsKeyValue implements KeyValueBackend {
       try {
         throwIfAborted(signal);
         await this.onBucket(session, namespace, "data", signal, (kv) =>
-          apply({ kv, wait: this.wait, signal }),
+          apply({ kv, stream: session.buckets.stream(namespace), wait: this.wait, signal }),
         );
       } catch (error) {
         // Not applied, or not wholly: free the key so that the client's retry applies the write.
