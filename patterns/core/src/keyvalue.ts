@@ -56,6 +56,11 @@ export interface PageOptions extends CallOptions {
 export interface GetOptions extends PageOptions {
   /** Return only keys strictly greater than this (the last key of the previous page). */
   after?: Uint8Array;
+  /**
+   * Epoch ms after which a layer that assembles values (`chunked`) returns the items already
+   * complete with `more: true` instead of reading on; never an empty page. Backends ignore it.
+   */
+  softDeadline?: number;
 }
 
 export interface GetResult {
@@ -85,6 +90,8 @@ export interface ScanPosition {
 
 export interface ScanOptions extends PageOptions {
   after?: ScanPosition;
+  /** As {@link GetOptions.softDeadline}: past it, return the rows already complete with `more: true`. */
+  softDeadline?: number;
 }
 
 export interface ScanRow {

@@ -1,2 +1,3 @@
 export { b, freshNamespace } from "./fixtures.js";
 export { type KeyValueConformanceTarget, keyValueConformance } from "./keyvalue.js";
+export { keyValueLargeTests } from "./keyvalue-large.js";

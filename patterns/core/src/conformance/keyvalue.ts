@@ -3,6 +3,7 @@ import type { Backend } from "../backend.js";
 import { compareBytes } from "../bytes.js";
 import type { KeyValueBackend } from "../keyvalue.js";
 import { ALL, b, freshNamespace, hexItems, item, readAllPages } from "./fixtures.js";
+import { keyValueLargeTests } from "./keyvalue-large.js";
 import { keyValueWriteTests } from "./keyvalue-writes.js";
 
 /** A backend under test: how to open it and how to release it. */
@@ -219,5 +220,6 @@ export function keyValueConformance(target: KeyValueConformanceTarget): void {
     });
 
     keyValueWriteTests({ kv: () => kv, fresh });
+    keyValueLargeTests({ kv: () => kv, fresh });
   });
 }
