@@ -1,4 +1,3 @@
-import { join } from "node:path";
 import type { DescFile } from "@bufbuild/protobuf";
 import {
   type handleBidiStreamingCall,
@@ -22,7 +21,7 @@ import {
   KeyValueService as KeyValueServiceDesc,
 } from "@prism/proto/prism/keyvalue/v1/keyvalue";
 import { file_prism_timeseries_v1_timeseries } from "@prism/proto/prism/timeseries/v1/timeseries";
-import { SqliteConfigStore } from "./config/config-store.js";
+import { openConfigStore } from "./config/config-store.js";
 import type { GatewayConfig } from "./config/gateway-config.js";
 import type { RequestContext } from "./context.js";
 import { DRIVERS } from "./drivers.js";
@@ -77,9 +76,9 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
   const drivers = options.drivers ?? DRIVERS;
   const logger = options.logger ?? createLogger(config.logLevel);
   const backends = await openBackends(config, drivers, logger);
-  const store = new SqliteConfigStore(join(config.dataDir, config.configStore.path));
+  const store = await openConfigStore(config, logger);
   const registry = new NamespaceRegistry(config, drivers, backends, store, logger);
-  registry.startPolling(config.configStore.pollIntervalMs);
+  await registry.start();
 
   const maxMessage = Math.max(64 << 20, config.keyvalue.maxValueBytes + (1 << 20));
   const server = new Server({
@@ -122,8 +121,8 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
       closing ??= (async () => {
         health.shutdown();
         await shutdownServer(server, config.shutdownGraceMs);
-        registry.stopPolling();
-        store.close();
+        registry.stop();
+        await store.close();
         await Promise.all([...backends.values()].map((backend) => backend.close()));
         logger.info("prism gateway stopped");
         logger.flush();

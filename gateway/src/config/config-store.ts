@@ -1,7 +1,11 @@
-import { mkdirSync } from "node:fs";
-import { dirname } from "node:path";
-import Database from "better-sqlite3";
+import { join } from "node:path";
+import type { GatewayConfig } from "./gateway-config.js";
 import type { NamespaceSpec } from "./namespace-spec.js";
+import { PostgresConfigStore } from "./postgres-config-store.js";
+import { SqliteConfigStore } from "./sqlite-config-store.js";
+
+export { PostgresConfigStore } from "./postgres-config-store.js";
+export { SqliteConfigStore } from "./sqlite-config-store.js";
 
 /** A namespace applied through AdminService, as the store keeps it. */
 export interface StoredNamespace {
@@ -12,82 +16,79 @@ export interface StoredNamespace {
 }
 
 /**
- * Applied namespaces, kept in SQLite so they survive restarts. Every change bumps a generation
- * counter; gateways sharing the file poll it and reload their registry when it moves.
+ * Where applied namespaces live, shared by every gateway configured with the same store. Every
+ * change bumps a generation counter in the same transaction, and `watch` tells subscribers that
+ * something may have changed; they reload (a spurious notification costs one reload, a missed one
+ * would leave a gateway serving stale routing, so implementations err on the side of notifying).
  */
-export class SqliteConfigStore {
-  private readonly db: Database.Database;
-  private readonly statements;
+export interface ConfigStore {
+  /**
+   * Every stored namespace, by name.
+   *
+   * @example for (const { spec } of await store.list()) console.log(spec.name)
+   */
+  list(): Promise<StoredNamespace[]>;
 
-  constructor(file: string) {
-    if (file !== ":memory:") mkdirSync(dirname(file), { recursive: true });
-    this.db = new Database(file);
-    this.db.pragma("journal_mode = WAL");
-    this.db.pragma("busy_timeout = 5000");
-    this.db.exec(`
-      CREATE TABLE IF NOT EXISTS namespaces (
-        name TEXT PRIMARY KEY, spec TEXT NOT NULL, version INTEGER NOT NULL, updated_at INTEGER NOT NULL);
-      CREATE TABLE IF NOT EXISTS store_meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL);
-      INSERT OR IGNORE INTO store_meta (key, value) VALUES ('generation', 0);`);
-    this.statements = {
-      list: this.db.prepare("SELECT spec, version, updated_at FROM namespaces ORDER BY name"),
-      get: this.db.prepare("SELECT spec, version, updated_at FROM namespaces WHERE name = ?"),
-      upsert: this.db.prepare(`INSERT INTO namespaces (name, spec, version, updated_at) VALUES (?, ?, 1, ?)
-        ON CONFLICT (name) DO UPDATE SET spec = excluded.spec, version = version + 1, updated_at = excluded.updated_at
-        RETURNING version`),
-      delete: this.db.prepare("DELETE FROM namespaces WHERE name = ?"),
-      generation: this.db.prepare("SELECT value FROM store_meta WHERE key = 'generation'").pluck(),
-      bump: this.db.prepare("UPDATE store_meta SET value = value + 1 WHERE key = 'generation'"),
-    };
-  }
+  /**
+   * One namespace, or undefined.
+   *
+   * @example const stored = await store.get("user-profiles")
+   */
+  get(name: string): Promise<StoredNamespace | undefined>;
 
-  list(): StoredNamespace[] {
-    return (this.statements.list.all() as Row[]).map(fromRow);
-  }
+  /**
+   * Creates or replaces a namespace (version 1, then +1 per put) and bumps the generation.
+   *
+   * @example const { version } = await store.put({ name: "kv", pattern: "keyvalue", backend: "local" })
+   */
+  put(spec: NamespaceSpec): Promise<StoredNamespace>;
 
-  get(name: string): StoredNamespace | undefined {
-    const row = this.statements.get.get(name) as Row | undefined;
-    return row && fromRow(row);
-  }
+  /**
+   * Deletes a namespace and bumps the generation; false (and no bump) when it was not there.
+   *
+   * @example if (!(await store.delete("kv"))) throw notFound()
+   */
+  delete(name: string): Promise<boolean>;
 
-  /** Creates or replaces a namespace; returns its new version. */
-  put(spec: NamespaceSpec): StoredNamespace {
-    const updatedAt = Date.now();
-    const version = this.db.transaction(() => {
-      const { version } = this.statements.upsert.get(spec.name, JSON.stringify(spec), updatedAt) as {
-        version: number;
-      };
-      this.statements.bump.run();
-      return version;
-    })();
-    return { spec, version, updatedAt };
-  }
+  /**
+   * A counter that moves on every change: compare it with the one seen at the last reload.
+   *
+   * @example if ((await store.generation()) !== seen) await reload()
+   */
+  generation(): Promise<number>;
 
-  /** Deletes a namespace; false when it was not there. */
-  delete(name: string): boolean {
-    return this.db.transaction(() => {
-      const deleted = this.statements.delete.run(name).changes > 0;
-      if (deleted) this.statements.bump.run();
-      return deleted;
-    })();
-  }
+  /**
+   * Calls `onChange` after the store changed, from this process or any other sharing the store,
+   * and after anything that may have hidden a change (a reconnect). Returns the unsubscribe.
+   *
+   * @example const stop = store.watch(() => void registry.refresh()); stop();
+   */
+  watch(onChange: () => void): () => void;
 
-  /** Changes whenever any namespace changes. */
-  generation(): number {
-    return this.statements.generation.get() as number;
-  }
-
-  close(): void {
-    if (this.db.open) this.db.close();
-  }
+  /**
+   * Stops watching and releases connections or files. Idempotent.
+   *
+   * @example await store.close()
+   */
+  close(): Promise<void>;
 }
 
-interface Row {
-  spec: string;
-  version: number;
-  updated_at: number;
+/** Logging the stores do on their own (reconnects); the gateway passes its pino logger. */
+export interface StoreLogger {
+  info(fields: object, message: string): void;
+  warn(fields: object, message: string): void;
 }
 
-function fromRow(row: Row): StoredNamespace {
-  return { spec: JSON.parse(row.spec) as NamespaceSpec, version: row.version, updatedAt: row.updated_at };
+/**
+ * Opens the store the gateway config names: SQLite under the data directory (default) or PostgreSQL.
+ *
+ * @example const store = await openConfigStore(config, logger)
+ */
+export async function openConfigStore(
+  config: Pick<GatewayConfig, "dataDir" | "configStore">,
+  logger: StoreLogger,
+): Promise<ConfigStore> {
+  const settings = config.configStore;
+  if (settings.type === "postgres") return PostgresConfigStore.open(settings, logger);
+  return new SqliteConfigStore(join(config.dataDir, settings.path), settings.pollIntervalMs);
 }

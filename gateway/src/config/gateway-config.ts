@@ -23,12 +23,36 @@ export const gatewayConfigSchema = z.strictObject({
     .prefault({}),
   /** Where file-based backends and the default config store keep their files. */
   dataDir: z.string().min(1).default(".prism-data"),
+  /**
+   * Where applied namespaces live. `sqlite` (default): a file under dataDir, shared by the gateways
+   * of one host, each polling it every pollIntervalMs. `postgres`: one database for any number of
+   * gateways, changes pushed with LISTEN/NOTIFY; url is a postgres:// URL, `env:NAME` or `file:/path`.
+   */
   configStore: z
-    .strictObject({
-      type: z.literal("sqlite"),
-      path: z.string().min(1).default("config.db"),
-      pollIntervalMs: z.number().int().min(100).max(60_000).default(1000),
-    })
+    .discriminatedUnion("type", [
+      z.strictObject({
+        type: z.literal("sqlite"),
+        path: z.string().min(1).default("config.db"),
+        pollIntervalMs: z.number().int().min(100).max(60_000).default(1000),
+      }),
+      z.strictObject({
+        type: z.literal("postgres"),
+        url: z
+          .string()
+          .regex(
+            /^(postgres(ql)?:\/\/\S+|env:[A-Za-z_][A-Za-z0-9_]*|file:\S.*)$/,
+            "must be a postgres:// or postgresql:// URL, env:NAME or file:/path",
+          ),
+        /** The PostgreSQL schema holding the store's tables (created if missing). */
+        schema: z
+          .string()
+          .regex(
+            /^[a-z_][a-z0-9_]{0,48}$/,
+            "must be a lower-case identifier (letters, digits, _; at most 49)",
+          )
+          .default("prism"),
+      }),
+    ])
     .prefault({ type: "sqlite" }),
   auth: z
     .strictObject({
@@ -81,3 +105,4 @@ export const gatewayConfigSchema = z.strictObject({
 
 export type GatewayConfig = z.infer<typeof gatewayConfigSchema>;
 export type KeyValueSettings = GatewayConfig["keyvalue"];
+export type ConfigStoreSettings = GatewayConfig["configStore"];

@@ -1,5 +1,5 @@
 import { type Backend, type BackendDriver, type PatternName, PrismError } from "@prism/core";
-import type { SqliteConfigStore } from "../config/config-store.js";
+import type { ConfigStore, StoredNamespace } from "../config/config-store.js";
 import type { GatewayConfig } from "../config/gateway-config.js";
 import { namespaceProblems, referenceProblems } from "../config/namespace-rules.js";
 import { formatIssues, type NamespaceSpec, namespaceSpecSchema } from "../config/namespace-spec.js";
@@ -19,24 +19,57 @@ export interface ResolvedNamespace {
   readonly limiter: RateLimiter | undefined;
 }
 
+/** How often the registry compares the store's generation with its own even without notifications. */
+const SAFETY_POLL_MS = 10_000;
+
 /**
  * name → namespace, for every request. Reads are a Map lookup on an immutable snapshot; a reload
- * (after an apply here, or another gateway's change seen by polling the config store) swaps the
- * snapshot, so in-flight requests keep the namespace they started with.
+ * (after an apply here, or when the config store reports a change from any gateway) swaps the
+ * snapshot, so in-flight requests keep the namespace they started with. Reloads run one at a time.
+ *
+ * @example const registry = new NamespaceRegistry(config, drivers, backends, store, logger); await registry.start();
  */
 export class NamespaceRegistry {
   private snapshot = new Map<string, ResolvedNamespace>();
   private generation = -1;
   private poller: NodeJS.Timeout | undefined;
+  private unwatch: (() => void) | undefined;
+  private running: Promise<void> | undefined;
+  private queued: Promise<void> | undefined;
 
+  /** Serves the config-file namespaces at once; `start` adds the stored ones. */
   constructor(
     private readonly config: Readonly<GatewayConfig>,
     private readonly drivers: readonly BackendDriver[],
     private readonly backends: ReadonlyMap<string, Backend>,
-    private readonly store: SqliteConfigStore,
+    private readonly store: ConfigStore,
     private readonly logger: Logger,
   ) {
-    this.reload();
+    this.snapshot = this.build([]);
+  }
+
+  /**
+   * Loads the stored namespaces, then follows the store: a reload on each change notification,
+   * plus a slow generation poll as a safety net for a notification that never came.
+   */
+  async start(safetyPollMs = SAFETY_POLL_MS): Promise<void> {
+    // Watch before the first load, so a change committed during it is not missed.
+    this.unwatch = this.store.watch(() => void this.refreshLogged());
+    this.poller = setInterval(() => void this.refreshLogged(), safetyPollMs);
+    this.poller.unref();
+    try {
+      await this.reload();
+    } catch (error) {
+      this.stop();
+      throw error;
+    }
+  }
+
+  /** Stops following the store (the snapshot stays as it is). */
+  stop(): void {
+    this.unwatch?.();
+    this.unwatch = undefined;
+    clearInterval(this.poller);
   }
 
   /**
@@ -79,6 +112,12 @@ export class NamespaceRegistry {
     return namespace;
   }
 
+  /**
+   * The namespace `name` as currently served, or undefined: a Map lookup with no rate-limit or
+   * pattern check (for admin reads, not for data requests).
+   *
+   * @example const namespace = registry.get("demo-kv")
+   */
   get(name: string): ResolvedNamespace | undefined {
     return this.snapshot.get(name);
   }
@@ -91,7 +130,7 @@ export class NamespaceRegistry {
    * Validates and stores a namespace, then reloads. Config-file namespaces are read-only here.
    * Returns the stored namespace and whether it was new.
    */
-  apply(input: unknown, dryRun = false): { namespace: ResolvedNamespace; created: boolean } {
+  async apply(input: unknown, dryRun = false): Promise<{ namespace: ResolvedNamespace; created: boolean }> {
     const spec = this.validate(input);
     const existing = this.snapshot.get(spec.name);
     if (existing?.source === "config") {
@@ -105,18 +144,23 @@ export class NamespaceRegistry {
       );
     }
     if (dryRun) {
+      const stored = await this.store.get(spec.name);
       return {
-        namespace: this.resolveSpec(spec, "store", existing?.version ?? 0, Date.now(), existing),
-        created: !existing,
+        namespace: this.resolveSpec(spec, "store", stored?.version ?? 0, Date.now(), existing),
+        created: !stored,
       };
     }
-    this.store.put(spec);
-    this.reload();
-    return { namespace: this.snapshot.get(spec.name)!, created: !existing };
+    const stored = await this.store.put(spec);
+    await this.reload();
+    // Another gateway may have changed it again since; answer with what this apply stored.
+    const namespace =
+      this.snapshot.get(spec.name) ??
+      this.resolveSpec(spec, "store", stored.version, stored.updatedAt, existing);
+    return { namespace, created: stored.version === 1 };
   }
 
   /** Deletes an applied namespace (its data stays in the backend). */
-  delete(name: string): void {
+  async delete(name: string): Promise<void> {
     const existing = this.snapshot.get(name);
     if (existing?.source === "config") {
       throw new PrismError("FailedPrecondition", `namespace ${name} is declared in the gateway config file`, {
@@ -124,56 +168,76 @@ export class NamespaceRegistry {
         metadata: { namespace: name },
       });
     }
-    if (!this.store.delete(name)) {
+    if (!(await this.store.delete(name))) {
       throw new PrismError("NotFound", `namespace ${name} does not exist`, { reason: "NAMESPACE_NOT_FOUND" });
     }
-    this.reload();
+    await this.reload();
   }
 
-  /** Rebuilds the snapshot from the config file and the store. */
-  reload(): void {
-    const generation = this.store.generation();
+  /**
+   * Rebuilds the snapshot from the config file and the store. Resolves after a rebuild that began
+   * after this call (so it includes any change committed before it); concurrent calls share one.
+   */
+  reload(): Promise<void> {
+    if (!this.running) {
+      this.running = this.rebuild().finally(() => {
+        this.running = undefined;
+      });
+      return this.running;
+    }
+    this.queued ??= this.running
+      .catch(() => undefined)
+      .then(() => {
+        this.queued = undefined;
+        return this.reload();
+      });
+    return this.queued;
+  }
+
+  /** Reloads when the store's generation moved since the last reload; true when it did. */
+  async refresh(): Promise<boolean> {
+    if ((await this.store.generation()) === this.generation) return false;
+    await this.reload();
+    return true;
+  }
+
+  private async refreshLogged(): Promise<void> {
+    try {
+      if (await this.refresh()) {
+        this.logger.info(
+          { namespaces: this.snapshot.size, generation: this.generation },
+          "namespace registry reloaded",
+        );
+      }
+    } catch (error) {
+      this.logger.error({ err: (error as Error).message }, "namespace registry reload failed");
+    }
+  }
+
+  private async rebuild(): Promise<void> {
+    // Generation first: a change landing between the two reads leaves it behind the list, and the
+    // next refresh reloads again (never the other way round, which could hide the change).
+    const generation = await this.store.generation();
+    const stored = await this.store.list();
+    this.snapshot = this.build(stored);
+    this.generation = generation;
+  }
+
+  private build(stored: readonly StoredNamespace[]): Map<string, ResolvedNamespace> {
     const next = new Map<string, ResolvedNamespace>();
     for (const spec of this.config.namespaces) {
       next.set(spec.name, this.resolveSpec(spec, "config", 0, 0, this.snapshot.get(spec.name)));
     }
-    for (const stored of this.store.list()) {
-      if (next.has(stored.spec.name)) continue;
-      const problems = [...this.problemsOf(stored.spec)];
+    for (const { spec, version, updatedAt } of stored) {
+      if (next.has(spec.name)) continue;
+      const problems = this.problemsOf(spec);
       if (problems.length > 0) {
-        this.logger.error(
-          { namespace: stored.spec.name, problems },
-          "stored namespace is invalid; not serving it",
-        );
+        this.logger.error({ namespace: spec.name, problems }, "stored namespace is invalid; not serving it");
         continue;
       }
-      const previous = this.snapshot.get(stored.spec.name);
-      next.set(
-        stored.spec.name,
-        this.resolveSpec(stored.spec, "store", stored.version, stored.updatedAt, previous),
-      );
+      next.set(spec.name, this.resolveSpec(spec, "store", version, updatedAt, this.snapshot.get(spec.name)));
     }
-    this.snapshot = next;
-    this.generation = generation;
-  }
-
-  /** Polls the store so changes made through other gateways take effect here. */
-  startPolling(intervalMs: number): void {
-    this.poller = setInterval(() => {
-      try {
-        if (this.store.generation() !== this.generation) {
-          this.reload();
-          this.logger.info({ namespaces: this.snapshot.size }, "namespace registry reloaded");
-        }
-      } catch (error) {
-        this.logger.error({ err: (error as Error).message }, "namespace registry reload failed");
-      }
-    }, intervalMs);
-    this.poller.unref();
-  }
-
-  stopPolling(): void {
-    clearInterval(this.poller);
+    return next;
   }
 
   private validate(input: unknown): NamespaceSpec {

@@ -80,12 +80,12 @@ export class AdminService {
     } else {
       throw new PrismError("InvalidArgument", "set namespace or yaml", { reason: "INVALID_NAMESPACE" });
     }
-    const { namespace, created } = this.registry.apply(spec, request.dryRun);
+    const { namespace, created } = await this.registry.apply(spec, request.dryRun);
     return create(ApplyNamespaceResponseSchema, { namespace: namespaceToMessage(namespace), created });
   }
 
   async deleteNamespace(request: DeleteNamespaceRequest): Promise<DeleteNamespaceResponse> {
-    this.registry.delete(request.name);
+    await this.registry.delete(request.name);
     return create(DeleteNamespaceResponseSchema, {});
   }
 
