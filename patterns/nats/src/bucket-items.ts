@@ -60,10 +60,11 @@ export async function recordTokens(call: BucketCall, idToken: string): Promise<s
  * API before this version still shows up; {@link fetchItem} then finds no value).
  *
  * One stream-info request with a subject filter, bounded by the request timeout. Not
- * `kv.keys()`: that runs an ordered push consumer which waits for the last key's "pending 0",
- * and when keys are purged or rewritten while it lists, the consumer resets to a plain
- * start-sequence consumer with a 30 s idle heartbeat, replays history (duplicate keys) and ends
- * only after 30 s without writes: a read racing an overwrite hung until the caller's deadline.
+ * `kv.keys()`: it lists through an ordered push consumer that ends on the message whose
+ * "pending" is 0, or else on an idle heartbeat, which the client sets to 30 s (overriding the
+ * KV's 5 s). When keys still pending are purged or rewritten while it lists (a chunked value
+ * being overwritten), that message never comes and every write postpones the heartbeat: the
+ * listing hung until the caller's 30 s deadline, and a consumer reset could list keys twice.
  */
 export async function listKeys({ stream, wait, signal }: BucketCall, filter: string): Promise<string[]> {
   const info = await wait(

@@ -94,6 +94,72 @@ describe("nats backend", () => {
     expect((await kv.get(ns, "r", { kind: "all" }, ALL)).items).toEqual([]);
   });
 
+  it("stores a value of exactly its declared limit, under a long key", async () => {
+    const ns = freshNamespace();
+    const value = new Uint8Array(kv.capabilities.maxItemValueBytes).fill(7);
+    const key = new Uint8Array(1500).fill(0xee);
+    await kv.put(ns, "r".repeat(200), [{ key, value }], {});
+    const { items } = await kv.get(ns, "r".repeat(200), { kind: "all" }, ALL);
+    expect(items[0]!.value.length).toBe(value.length);
+  });
+
+  it("lists a record promptly and once per key while its keys are purged and rewritten", async () => {
+    const ns = freshNamespace();
+    const value = new Uint8Array(64 * 1024);
+    const generation = (g: number) => `g${String(g).padStart(4, "0")}`;
+    let writing = true;
+    const writer = (async () => {
+      for (let g = 0; g < 30; g++) {
+        const items = Array.from({ length: 16 }, (_, i) => ({ key: b(`${generation(g)}-${i}`), value }));
+        await kv.put(ns, "c", items, {});
+        await kv.delete(ns, "c", { kind: "range", start: b("g"), end: b(generation(g)) }, {});
+      }
+    })().finally(() => {
+      writing = false;
+    });
+    let reads = 0;
+    const reader = async () => {
+      while (writing) {
+        const started = Date.now();
+        const { items } = await kv.get(
+          ns,
+          "c",
+          { kind: "all" },
+          { ...ALL, signal: AbortSignal.timeout(4000) },
+        );
+        expect(Date.now() - started).toBeLessThan(4000);
+        const keys = items.map((i) => Buffer.from(i.key).toString());
+        expect(new Set(keys).size).toBe(keys.length);
+        reads++;
+      }
+    };
+    await Promise.all([writer, reader(), reader(), reader()]);
+    expect(reads).toBeGreaterThan(3);
+  });
+
+  it("deletes leave nothing in the stream for listings to trip over", async () => {
+    const ns = freshNamespace();
+    await kv.put(
+      ns,
+      "r",
+      ["a", "b", "c", "d"].map((k) => ({ key: b(k), value: b("v") })),
+      {},
+    );
+    await kv.put(ns, "s", [{ key: b("x"), value: b("v") }], {});
+    await kv.delete(ns, "r", { kind: "keys", keys: [b("a"), b("zz")] }, {});
+    await kv.delete(ns, "r", { kind: "range", start: b("b"), end: b("c") }, {});
+    await kv.delete(ns, "s", { kind: "all" }, {});
+    const nc = await connect({ servers: url, timeout: 2000 });
+    const jsm = await jetstreamManager(nc);
+    const info = await jsm.streams.info(`KV_${bucketPrefix}_${ns}`, { subjects_filter: ">" });
+    await nc.close();
+    expect(Object.values(info.state.subjects ?? {})).toEqual([1, 1]);
+    expect((await kv.scan(ns, ALL)).rows.map((row) => Buffer.from(row.item.key).toString())).toEqual([
+      "c",
+      "d",
+    ]);
+  });
+
   it("stops waiting when the caller's signal fires mid-call", async () => {
     const ns = freshNamespace();
     const items = Array.from({ length: 200 }, (_, i) => ({ key: b(`k${i}`), value: new Uint8Array(1024) }));
@@ -110,9 +176,11 @@ describe("nats backend, server unreachable", () => {
     const started = Date.now();
     const down = await natsDriver.open({
       name: "nats-down",
-      options: { url: "nats://user:hunter2@127.0.0.1:1", connectTimeoutMs: 500 },
+      options: { url: "nats://user:hunter2@127.0.0.1:1", connectTimeoutMs: 500, maxValueBytes: 8 << 20 },
       dataDir: tmpdir(),
     });
+    // Until a server says otherwise, values fit the NATS default max_payload with their header byte.
+    expect(down.keyvalue!.capabilities.maxItemValueBytes).toBe(1024 * 1024 - 1);
     const error: unknown = await down.keyvalue!.get("ns", "r", { kind: "all" }, ALL).catch((e: unknown) => e);
     expect(isPrismError(error, "Unavailable")).toBe(true);
     expect((error as Error).message).toBe("backend nats-down is unavailable");
