@@ -112,6 +112,23 @@ export function keyValueLargeRaceTests(ctx: LargeContext): void {
       );
     });
 
+    it("start() sweeps in the background until stop()", async () => {
+      const ns = ctx.ns();
+      const kv = ctx.layer();
+      await kv.put(ns, "r", [{ key: b("a"), value: pattern(100 * KiB, 55) }], {});
+      await kv.put(ns, "r", [item("a", "small now")], {});
+      const companion = () => ctx.raw().get(ns, companionId("r"), { kind: "all" }, ALL);
+      expect((await companion()).items.length).toBeGreaterThan(0);
+      const sweeper = new ChunkSweeper(ctx.raw(), { graceMs: 0, pauseMs: 0, intervalMs: 10 });
+      sweeper.start(() => [ns]);
+      for (let i = 0; i < 200 && (await companion()).items.length > 0; i++) await sleep(10);
+      await sweeper.stop();
+      expect((await companion()).items).toEqual([]);
+      expect(Buffer.from((await kv.get(ns, "r", { kind: "all" }, ALL)).items[0]!.value).toString()).toBe(
+        "small now",
+      );
+    });
+
     it("a reader whose chunk set is swept under it returns the value that replaced it", async () => {
       const ns = ctx.ns();
       const raw = ctx.raw();

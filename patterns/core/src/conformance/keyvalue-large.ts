@@ -2,6 +2,7 @@ import { beforeEach, describe, expect, it } from "vitest";
 import { isPrismError } from "../errors.js";
 import type { KeyValueBackend, KvItem } from "../keyvalue.js";
 import { companionId } from "../layers/chunk-format.js";
+import { ChunkSweeper } from "../layers/chunk-sweeper.js";
 import { chunked } from "../layers/chunked.js";
 import { ALL, b, item, readAllPages, sleep } from "./fixtures.js";
 import { keyValueLargeRaceTests } from "./keyvalue-large-races.js";
@@ -231,6 +232,38 @@ export function keyValueLargeTests(ctx: SuiteContext): void {
         isPrismError(e, "InvalidArgument"),
       );
       expect(await raw.scan(ns, ALL)).toEqual({ rows: [], more: false });
+    });
+
+    it("reads values stored in the earlier chunk format, and sweeps them once their record is gone", async () => {
+      const value = pattern(150 * KiB, 13);
+      const writeId = Uint8Array.of(1, 2, 3, 4, 5, 6, 7, 8);
+      const key = b("old");
+      const chunkKey = (index: number) => {
+        const k = new Uint8Array(4 + key.length + 8 + 4);
+        const view = new DataView(k.buffer);
+        view.setUint32(0, key.length);
+        k.set(key, 4);
+        k.set(writeId, 4 + key.length);
+        view.setUint32(4 + key.length + 8, index);
+        return k;
+      };
+      const manifest = new Uint8Array(21);
+      manifest[0] = 1;
+      manifest.set(writeId, 1);
+      new DataView(manifest.buffer).setUint32(9, 3);
+      new DataView(manifest.buffer).setBigUint64(13, BigInt(value.length));
+      const chunks = [0, 1, 2].map((i) => ({
+        key: chunkKey(i),
+        value: value.subarray(i * 64 * KiB, (i + 1) * 64 * KiB),
+      }));
+      await raw.put(ns, companionId("r"), chunks, {});
+      await raw.put(ns, "r", [{ key, value: manifest, chunked: true }], {});
+      expect(same((await kv.get(ns, "r", { kind: "all" }, ALL)).items[0]?.value, value)).toBe(true);
+      const sweeper = new ChunkSweeper(raw, { pauseMs: 0 });
+      expect((await sweeper.sweep(ns, { now: Date.now() + 3_600_000 })).removedLegacy).toBe(0);
+      await kv.delete(ns, "r", { kind: "all" }, {});
+      expect((await sweeper.sweep(ns, { now: Date.now() + 3_600_000 })).removedLegacy).toBe(1);
+      expect((await raw.get(ns, companionId("r"), { kind: "all" }, ALL)).items).toEqual([]);
     });
 
     keyValueLargeRaceTests({ raw: () => raw, layer: () => kv, ns: () => ns });
