@@ -28,10 +28,10 @@ describe("error kinds → gRPC status", () => {
 
   it.each(table)("%s → %s, with an ErrorInfo reason", (kind, code) => {
     const mapped = toGrpcStatus(
-      new PrismError(kind, "something", { reason: "SOME_REASON", metadata: { a: "b" } }),
+      new PrismError(kind, "something", { reason: "NAMESPACE_NOT_FOUND", metadata: { a: "b" } }),
     );
     expect(mapped.code).toBe(code);
-    expect(errorDetails({ metadata: mapped.metadata }).reason).toBe("SOME_REASON");
+    expect(errorDetails({ metadata: mapped.metadata }).reason).toBe("NAMESPACE_NOT_FOUND");
     expect(errorDetails({ metadata: mapped.metadata }).metadata).toEqual({ a: "b" });
   });
 

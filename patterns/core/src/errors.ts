@@ -1,3 +1,7 @@
+import { type Capability, DEFAULT_REASON, type Reason } from "./reasons.js";
+
+export * from "./reasons.js";
+
 /**
  * The kinds of failure a backend or the gateway reports. Each maps to exactly one gRPC status
  * code (gateway/src/grpc/status.ts); a driver's own error is kept as `cause`, never shown to clients.
@@ -19,8 +23,11 @@ export type ErrorKind =
 
 /** Extra context for a {@link PrismError}. */
 export interface PrismErrorOptions {
-  /** Stable UPPER_SNAKE reason, sent to clients as google.rpc.ErrorInfo.reason. */
-  reason?: string;
+  /**
+   * Sent to clients as google.rpc.ErrorInfo.reason; one of {@link REASONS}, whose kind must match.
+   * Defaults to the kind's {@link DEFAULT_REASON}.
+   */
+  reason?: Reason;
   /** The underlying driver error. Logged, never sent to clients. */
   cause?: unknown;
   /** Safe, non-PII context sent with the reason (e.g. `{ namespace: "demo-kv" }`). */
@@ -38,14 +45,14 @@ export interface PrismErrorOptions {
 export class PrismError extends Error {
   override readonly name = "PrismError";
   readonly kind: ErrorKind;
-  readonly reason: string;
+  readonly reason: Reason;
   readonly metadata: Record<string, string>;
   readonly field: string | undefined;
 
   constructor(kind: ErrorKind, message: string, options: PrismErrorOptions = {}) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
     this.kind = kind;
-    this.reason = options.reason ?? defaultReason(kind);
+    this.reason = options.reason ?? DEFAULT_REASON[kind];
     this.metadata = options.metadata ?? {};
     this.field = options.field;
   }
@@ -74,14 +81,15 @@ export function abortError(signal: AbortSignal): PrismError {
     : new PrismError("Cancelled", "call cancelled", { cause: reason });
 }
 
-/** A backend was asked for something it does not declare in its capabilities. */
-export function unsupported(backendType: string, capability: string): PrismError {
+/**
+ * A backend was asked for something it does not declare in its capabilities. The gateway and
+ * every backend name the capability the same way (see {@link CAPABILITIES}).
+ *
+ * @example if (item.expiresAt !== undefined) throw unsupported("nats", "keyvalue.ttl")
+ */
+export function unsupported(backendType: string, capability: Capability): PrismError {
   return new PrismError("Unimplemented", `the ${backendType} backend does not support ${capability}`, {
     reason: "CAPABILITY_UNSUPPORTED",
     metadata: { backend: backendType, capability },
   });
-}
-
-function defaultReason(kind: ErrorKind): string {
-  return kind.replace(/([a-z])([A-Z])/g, "$1_$2").toUpperCase();
 }

@@ -238,7 +238,7 @@ export class KeyValueService {
   /** Rejects TTLs up front on a backend without them, before any chunk is written. */
   private requireTtl(kv: KeyValueBackend, items: KvItem[], backendType: string): void {
     if (!kv.capabilities.ttl && items.some((item) => item.expiresAt !== undefined)) {
-      throw unsupported(backendType, "per-item ttl");
+      throw unsupported(backendType, "keyvalue.ttl");
     }
   }
 

@@ -1,0 +1,175 @@
+import type { ErrorKind } from "./errors.js";
+
+/** What a reason means to a client, and the one kind (hence gRPC code) it is sent with. */
+export interface ReasonInfo {
+  readonly kind: ErrorKind;
+  /** One line, for `docs-cms/reference/error-reasons.md`. */
+  readonly meaning: string;
+}
+
+/**
+ * Every `google.rpc.ErrorInfo.reason` Prism sends: the contract clients code against. A reason
+ * always travels with the same kind. `reasons.test.ts` fails when the source throws a reason that
+ * is not here (or with another kind), when a reason here is thrown nowhere, and when
+ * `docs-cms/reference/error-reasons.md` disagrees with this table.
+ *
+ * @example new PrismError("NotFound", "namespace x does not exist", { reason: "NAMESPACE_NOT_FOUND" })
+ */
+export const REASONS = {
+  // The default of each kind: what a PrismError carries when it names no reason.
+  NOT_FOUND: { kind: "NotFound", meaning: "The thing the request names does not exist." },
+  ALREADY_EXISTS: { kind: "AlreadyExists", meaning: "The thing the request creates already exists." },
+  CONFLICT: { kind: "Conflict", meaning: "A concurrent change won; retry the whole operation." },
+  INVALID_ARGUMENT: {
+    kind: "InvalidArgument",
+    meaning: "A request field is invalid; BadRequest names the field.",
+  },
+  FAILED_PRECONDITION: {
+    kind: "FailedPrecondition",
+    meaning: "The system is not in a state that allows the call.",
+  },
+  UNAVAILABLE: {
+    kind: "Unavailable",
+    meaning: "Something the call needs is unreachable; retry with backoff.",
+  },
+  DEADLINE_EXCEEDED: { kind: "DeadlineExceeded", meaning: "The call's deadline passed before it finished." },
+  CANCELLED: { kind: "Cancelled", meaning: "The client cancelled the call." },
+  RESOURCE_EXHAUSTED: { kind: "ResourceExhausted", meaning: "A quota or limit was reached." },
+  PERMISSION_DENIED: { kind: "PermissionDenied", meaning: "The caller may not do this." },
+  UNAUTHENTICATED: { kind: "Unauthenticated", meaning: "The call carries no valid credentials." },
+  NOT_IMPLEMENTED: { kind: "Unimplemented", meaning: "This gateway does not implement the method called." },
+  INTERNAL: { kind: "Internal", meaning: "A fault inside Prism; the details are only in the gateway's log." },
+
+  // Namespaces and access.
+  NAMESPACE_REQUIRED: { kind: "InvalidArgument", meaning: "The request names no namespace." },
+  NAMESPACE_NOT_FOUND: { kind: "NotFound", meaning: "No namespace of that name is configured or applied." },
+  WRONG_PATTERN: {
+    kind: "InvalidArgument",
+    meaning: "The namespace serves another pattern than the service called.",
+  },
+  NAMESPACE_READ_ONLY: {
+    kind: "FailedPrecondition",
+    meaning: "The namespace is declared in the config file; AdminService cannot change or delete it.",
+  },
+  INVALID_NAMESPACE: {
+    kind: "InvalidArgument",
+    meaning: "A namespace spec to apply is invalid; the message lists why.",
+  },
+  ACCESS_DENIED: {
+    kind: "PermissionDenied",
+    meaning: "The caller lacks read or write access to the namespace.",
+  },
+  RATE_LIMITED: {
+    kind: "ResourceExhausted",
+    meaning: "The namespace's requests-per-second limit was reached.",
+  },
+
+  // KeyValue requests.
+  ID_REQUIRED: { kind: "InvalidArgument", meaning: "The record id is empty." },
+  ID_TOO_LONG: { kind: "InvalidArgument", meaning: "The record id is longer than the gateway allows." },
+  INVALID_ID: { kind: "InvalidArgument", meaning: "The record id contains control characters." },
+  KEY_TOO_LONG: {
+    kind: "InvalidArgument",
+    meaning: "An item key is longer than the gateway or backend allows.",
+  },
+  VALUE_TOO_LARGE: {
+    kind: "InvalidArgument",
+    meaning: "A value is larger than the namespace's max_value_bytes or the backend allows.",
+  },
+  INVALID_TTL: { kind: "InvalidArgument", meaning: "A TTL is not positive or exceeds 100 years." },
+  INVALID_RANGE: { kind: "InvalidArgument", meaning: "A key range starts after it ends." },
+  INVALID_IDEMPOTENCY_TOKEN: {
+    kind: "InvalidArgument",
+    meaning: "An idempotency token is not 1-128 printable ASCII characters.",
+  },
+  ITEMS_REQUIRED: { kind: "InvalidArgument", meaning: "A Put carries no items." },
+  MUTATIONS_REQUIRED: { kind: "InvalidArgument", meaning: "A Mutate carries no mutations." },
+  MUTATION_EMPTY: {
+    kind: "InvalidArgument",
+    meaning: "A mutation sets none of put, delete_keys or delete_range.",
+  },
+  TOO_MANY_ITEMS: {
+    kind: "InvalidArgument",
+    meaning: "A request names more items or keys than the gateway allows.",
+  },
+  INVALID_PAGE_TOKEN: {
+    kind: "InvalidArgument",
+    meaning: "A page token or scan cursor is malformed or belongs to another request.",
+  },
+  CAPABILITY_UNSUPPORTED: {
+    kind: "Unimplemented",
+    meaning: "The namespace's backend lacks a capability the request needs; metadata names both.",
+  },
+
+  // Backends.
+  BACKEND_UNAVAILABLE: { kind: "Unavailable", meaning: "The namespace's backend server is unreachable." },
+  BACKEND_LIMIT_REACHED: { kind: "ResourceExhausted", meaning: "The backend has no room for the write." },
+  BACKEND_SECRET_UNAVAILABLE: {
+    kind: "FailedPrecondition",
+    meaning: "A backend option given as env: or file: cannot be read.",
+  },
+  INVALID_BACKEND_OPTIONS: { kind: "InvalidArgument", meaning: "A backend's options are invalid." },
+  SCHEMA_TOO_NEW: {
+    kind: "FailedPrecondition",
+    meaning: "The backend's schema was written by a newer gateway; upgrade this one.",
+  },
+  CORRUPT_VALUE: { kind: "Internal", meaning: "A stored value cannot be decoded." },
+  CHUNKED_VALUE_INCOMPLETE: {
+    kind: "Internal",
+    meaning: "Chunks of a large value are missing (an interrupted write not yet cleaned up).",
+  },
+  CHUNK_STAGING_TOO_SLOW: {
+    kind: "DeadlineExceeded",
+    meaning: "Storing the chunks of a large value took longer than allowed.",
+  },
+
+  // The config store (applied namespaces).
+  CONFIG_STORE_UNAVAILABLE: { kind: "Unavailable", meaning: "The config store's server is unreachable." },
+  CONFIG_STORE_SECRET_UNAVAILABLE: {
+    kind: "FailedPrecondition",
+    meaning: "The config store's URL, given as env: or file:, cannot be read.",
+  },
+  INVALID_CONFIG_STORE: {
+    kind: "InvalidArgument",
+    meaning: "The configStore section of the config is invalid.",
+  },
+} as const satisfies Record<string, ReasonInfo>;
+
+/** A reason Prism may send; see {@link REASONS}. */
+export type Reason = keyof typeof REASONS;
+
+/** The reason of a PrismError that names none. */
+export const DEFAULT_REASON: Readonly<Record<ErrorKind, Reason>> = Object.freeze({
+  NotFound: "NOT_FOUND",
+  AlreadyExists: "ALREADY_EXISTS",
+  Conflict: "CONFLICT",
+  InvalidArgument: "INVALID_ARGUMENT",
+  FailedPrecondition: "FAILED_PRECONDITION",
+  Unavailable: "UNAVAILABLE",
+  DeadlineExceeded: "DEADLINE_EXCEEDED",
+  Cancelled: "CANCELLED",
+  ResourceExhausted: "RESOURCE_EXHAUSTED",
+  PermissionDenied: "PERMISSION_DENIED",
+  Unauthenticated: "UNAUTHENTICATED",
+  // Not UNIMPLEMENTED: NOT_IMPLEMENTED is the name clients already see for the same thing.
+  Unimplemented: "NOT_IMPLEMENTED",
+  Internal: "INTERNAL",
+});
+
+/**
+ * The optional abilities a backend declares, by the one name used everywhere: in
+ * `ListBackends` (`capabilityNames`), and in the `capability` metadata of `CAPABILITY_UNSUPPORTED`
+ * errors, whether the gateway or a backend refuses the call.
+ *
+ * @example throw unsupported("nats", "keyvalue.ttl")
+ */
+export const CAPABILITIES = {
+  "keyvalue.ttl": "Items may carry a TTL and disappear when it passes.",
+  "keyvalue.atomic-mutate": "Mutate applies all its mutations or none.",
+  "timeseries.live-tail": "Reads can follow new events as they are written.",
+  "timeseries.native-retention": "The store itself drops events older than the retention.",
+  "graph.native-traversal": "The store runs traversals itself instead of hop by hop.",
+} as const satisfies Record<string, string>;
+
+/** A capability name; see {@link CAPABILITIES}. */
+export type Capability = keyof typeof CAPABILITIES;
