@@ -189,12 +189,17 @@ export function keyValueLargeRaceTests(ctx: LargeContext): void {
       got.forEach((g, i) => {
         expect(same(g.value, values[i]!)).toBe(true);
       });
-      // Already past: still one whole item, never an empty page.
+      // Already past: still whole items (those the read-ahead finished), never an empty page.
       const past = await kv.get(ns, "r", { kind: "all" }, { ...ALL, softDeadline: Date.now() - 1 });
-      expect(past.items.length).toBe(1);
+      expect(past.items.length).toBeGreaterThanOrEqual(1);
+      expect(past.items.length).toBeLessThan(6);
       expect(past.more).toBe(true);
+      past.items.forEach((g, i) => {
+        expect(same(g.value, values[i]!)).toBe(true);
+      });
       const scanned = await kv.scan(ns, { ...ALL, softDeadline: Date.now() - 1 });
-      expect(scanned.rows.length).toBe(1);
+      expect(scanned.rows.length).toBeGreaterThanOrEqual(1);
+      expect(scanned.rows.length).toBeLessThan(6);
       expect(scanned.more).toBe(true);
       expect(same(scanned.rows[0]!.item.value, values[0]!)).toBe(true);
     });

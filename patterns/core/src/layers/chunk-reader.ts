@@ -4,6 +4,8 @@ import type { KeyValueBackend, KvItem, PageOptions, ScanRow } from "../keyvalue.
 import { takePage } from "../paging.js";
 import { chunkedValueIncomplete, chunkKeys, companionId, decodeManifest } from "./chunk-format.js";
 
+/** Values of one page assembled at a time. */
+const READ_AHEAD = 4;
 /** Chunk reads of one value run this many backend calls at a time. */
 const READ_PARALLELISM = 4;
 /** Times a reader follows an item that changed under it before giving up. */
@@ -28,10 +30,10 @@ export class ChunkReader {
   ) {}
 
   /**
-   * Completes a page of rows: bounds it by logical bytes, then assembles chunked values in order.
-   * Past `softDeadline` (epoch ms) it returns the rows already complete (at least one) with
-   * `more: true`; with none complete it keeps going until `signal` fires. Rows whose item was
-   * deleted while being assembled are left out.
+   * Completes a page of rows: bounds it by logical bytes, then assembles chunked values (a few
+   * at a time, returned in order). Past `softDeadline` (epoch ms) it returns the rows already
+   * complete (at least one) with `more: true` and stops the other reads; with none complete it
+   * keeps going until `signal` fires. Rows whose item was deleted while being assembled are left out.
    *
    * @example const { rows, more } = await reader.complete("ns", page.rows, page.more, options)
    */
@@ -44,48 +46,31 @@ export class ChunkReader {
     const { page, more: trimmed } = takePage(rows, (row) => logicalBytes(row.item), options);
     const more = backendMore || trimmed;
     if (!page.some((row) => row.item.chunked)) return { rows: page, more };
-    const done: ScanRow[] = [];
-    for (let i = 0; i < page.length; i++) {
-      const row = page[i]!;
-      if (!row.item.chunked) {
-        done.push(row);
-        continue;
-      }
-      const item =
-        done.length > 0 && options.softDeadline !== undefined
-          ? await this.assembleBefore(namespace, row, options.softDeadline, options.signal)
-          : await this.assemble(namespace, row.id, row.item, options.signal);
-      if (item === "late") return { rows: done, more: true };
-      if (item) done.push({ id: row.id, item });
-    }
-    return { rows: done, more };
-  }
-
-  /** Like {@link assemble}, but gives up with "late" at `softDeadline`, stopping its reads. */
-  private async assembleBefore(
-    namespace: string,
-    row: ScanRow,
-    softDeadline: number,
-    signal: AbortSignal | undefined,
-  ): Promise<KvItem | undefined | "late"> {
-    const left = softDeadline - Date.now();
-    if (left <= 0) return "late";
     const abandon = new AbortController();
-    const inner = signal ? AbortSignal.any([signal, abandon.signal]) : abandon.signal;
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const late = new Promise<"late">((resolve) => {
-      timer = setTimeout(() => resolve("late"), left);
-    });
-    const assembling = this.assemble(namespace, row.id, row.item, inner);
-    try {
-      const outcome = await Promise.race([assembling, late]);
-      if (outcome === "late") {
-        abandon.abort();
-        assembling.catch(() => undefined);
+    const signal = options.signal ? AbortSignal.any([options.signal, abandon.signal]) : abandon.signal;
+    const started: Promise<KvItem | undefined>[] = [];
+    const start = (upTo: number) => {
+      for (let i = started.length; i < Math.min(upTo, page.length); i++) {
+        const { id, item } = page[i]!;
+        const assembling = item.chunked ? this.assemble(namespace, id, item, signal) : Promise.resolve(item);
+        assembling.catch(() => undefined); // awaited in order below; not unhandled meanwhile
+        started.push(assembling);
       }
-      return outcome;
+    };
+    const late = options.softDeadline === undefined ? undefined : lateAt(options.softDeadline);
+    const done: ScanRow[] = [];
+    try {
+      for (let i = 0; i < page.length; i++) {
+        start(i + READ_AHEAD);
+        const item =
+          late && done.length > 0 ? await Promise.race([started[i]!, late.promise]) : await started[i]!;
+        if (item === "late") return { rows: done, more: true };
+        if (item) done.push({ id: page[i]!.id, item });
+      }
+      return { rows: done, more };
     } finally {
-      clearTimeout(timer);
+      late?.cancel();
+      abandon.abort();
     }
   }
 
@@ -194,4 +179,13 @@ function withValue(item: KvItem, value: Uint8Array): KvItem {
   const whole: KvItem = { key: item.key, value };
   if (item.expiresAt !== undefined) whole.expiresAt = item.expiresAt;
   return whole;
+}
+
+/** A promise of "late" at `deadline` (epoch ms), and how to drop its timer. */
+function lateAt(deadline: number): { promise: Promise<"late">; cancel: () => void } {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const promise = new Promise<"late">((resolve) => {
+    timer = setTimeout(() => resolve("late"), Math.max(0, deadline - Date.now()));
+  });
+  return { promise, cancel: () => clearTimeout(timer) };
 }

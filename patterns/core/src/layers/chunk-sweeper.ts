@@ -118,7 +118,13 @@ export class ChunkSweeper {
     const stop = new AbortController();
     const loop = async () => {
       while (!stop.signal.aborted) {
-        for (const namespace of namespaces()) {
+        let list: string[] = [];
+        try {
+          list = [...namespaces()];
+        } catch (error) {
+          this.onError(error, "");
+        }
+        for (const namespace of list) {
           if (stop.signal.aborted) return;
           await this.sweep(namespace, { signal: stop.signal }).catch((error: unknown) => {
             if (!stop.signal.aborted) this.onError(error, namespace);
