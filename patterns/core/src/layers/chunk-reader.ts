@@ -33,7 +33,8 @@ export class ChunkReader {
    * Completes a page of rows: bounds it by logical bytes, then assembles chunked values (a few
    * at a time, returned in order). Past `softDeadline` (epoch ms) it returns the rows already
    * complete (at least one) with `more: true` and stops the other reads; with none complete it
-   * keeps going until `signal` fires. Rows whose item was deleted while being assembled are left out.
+   * keeps going until `signal` fires. Rows whose item was deleted while being assembled are left
+   * out; `last` is the last row looked at, where the next page starts even when `rows` is empty.
    *
    * @example const { rows, more } = await reader.complete("ns", page.rows, page.more, options)
    */
@@ -42,10 +43,11 @@ export class ChunkReader {
     rows: ScanRow[],
     backendMore: boolean,
     options: Pick<PageOptions, "limitItems" | "limitBytes" | "signal"> & { softDeadline?: number },
-  ): Promise<{ rows: ScanRow[]; more: boolean }> {
+  ): Promise<{ rows: ScanRow[]; more: boolean; last: ScanRow | undefined }> {
     const { page, more: trimmed } = takePage(rows, (row) => logicalBytes(row.item), options);
     const more = backendMore || trimmed;
-    if (!page.some((row) => row.item.chunked)) return { rows: page, more };
+    const last = page.at(-1);
+    if (!page.some((row) => row.item.chunked)) return { rows: page, more, last };
     const abandon = new AbortController();
     const signal = options.signal ? AbortSignal.any([options.signal, abandon.signal]) : abandon.signal;
     const started: Promise<KvItem | undefined>[] = [];
@@ -64,10 +66,10 @@ export class ChunkReader {
         start(i + READ_AHEAD);
         const item =
           late && done.length > 0 ? await Promise.race([started[i]!, late.promise]) : await started[i]!;
-        if (item === "late") return { rows: done, more: true };
+        if (item === "late") return { rows: done, more: true, last: done.at(-1) };
         if (item) done.push({ id: page[i]!.id, item });
       }
-      return { rows: done, more };
+      return { rows: done, more, last };
     } finally {
       late?.cancel();
       abandon.abort();

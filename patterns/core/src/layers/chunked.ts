@@ -110,10 +110,10 @@ export class ChunkedKeyValue implements KeyValueBackend {
       const rows = page.items.map((item) => ({ id, item }));
       const done = await this.reader.complete(namespace, rows, page.more, options);
       // Only items deleted while we assembled them can empty a page that had some: read on.
-      if (done.rows.length > 0 || !done.more || page.items.length === 0) {
+      if (done.rows.length > 0 || !done.more || !done.last) {
         return { items: done.rows.map((row) => row.item), more: done.more };
       }
-      after = page.items.at(-1)!.key;
+      after = done.last.item.key;
     }
   }
 
@@ -157,8 +157,10 @@ export class ChunkedKeyValue implements KeyValueBackend {
       const page = await this.backend.scan(namespace, { ...options, after });
       const rows = page.rows.filter((row) => !isHiddenId(row.id));
       const done = await this.reader.complete(namespace, rows, page.more, options);
-      if (done.rows.length > 0 || !done.more || page.rows.length === 0) return done;
-      const last = page.rows.at(-1)!;
+      if (done.rows.length > 0 || !done.more) return { rows: done.rows, more: done.more };
+      // Nothing visible (or everything deleted under us): go on after the last row looked at.
+      const last = done.last ?? page.rows.at(-1);
+      if (!last) return { rows: [], more: false };
       after = { id: last.id, key: last.item.key };
     }
   }
