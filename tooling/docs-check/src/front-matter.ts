@@ -90,7 +90,12 @@ export function checkFrontMatter(file: string, block: FrontMatterBlock | undefin
       issue.code === "unrecognized_keys"
         ? `unknown key${unknown.length > 1 ? "s" : ""} ${unknown.join(", ")}`
         : `${issue.path.join(".") || "front matter"}: ${name && !present(name) ? "is required" : issue.message}`;
-    return { file, line: (name ? keyLines.get(name) : undefined) ?? block.firstLine, rule: "schema" as const, message };
+    return {
+      file,
+      line: (name ? keyLines.get(name) : undefined) ?? block.firstLine,
+      rule: "schema" as const,
+      message,
+    };
   });
   return { data: undefined, keyLines, problems };
 }
