@@ -1,4 +1,8 @@
-/** Who is calling. Filled by the auth interceptor; anonymous when auth is off (loopback only). */
+import type { Metadata } from "@grpc/grpc-js";
+import type { Logger } from "./log.js";
+import type { ResolvedNamespace } from "./registry/namespace-registry.js";
+
+/** Who is calling. Filled by the authenticate step; anonymous when auth is off (loopback only). */
 export interface Principal {
   subject: string;
   groups: readonly string[];
@@ -7,18 +11,28 @@ export interface Principal {
 export const ANONYMOUS: Principal = Object.freeze({ subject: "anonymous", groups: Object.freeze([]) });
 
 /**
- * Everything a request carries through the gateway, passed explicitly to every layer (never a
- * global): which method, the deadline as an AbortSignal that reaches every backend call, and the
- * principal.
+ * Everything a call carries through the gateway, passed explicitly to every layer (never a
+ * global). The per-call pipeline (`pipeline/`) fills it in order: principal, deadline, namespace.
  */
 export interface RequestContext {
   /** Fully qualified method, e.g. `prism.keyvalue.v1.KeyValueService/Get`. */
   readonly method: string;
-  /** Fires at the deadline or when the client cancels. */
-  readonly signal: AbortSignal;
+  /** The request's gRPC metadata (credentials are read from it by the authenticate step). */
+  readonly metadata: Metadata;
+  /** Fires at the deadline, when the client cancels, or when the gateway shuts down. */
+  signal: AbortSignal;
   /** Epoch ms at which `signal` fires for the deadline. */
-  readonly deadline: number;
-  readonly principal: Principal;
-  /** The namespace once resolved; set by pattern services for logging. */
-  namespace?: string;
+  deadline: number;
+  principal: Principal;
+  readonly logger: Logger;
+  /** The namespace, once the resolve step found it (pattern services only). */
+  namespace?: ResolvedNamespace;
+}
+
+/**
+ * What a pattern service's handler receives: a call whose namespace is resolved, of the right
+ * pattern, authorized for this principal and within its rate limit.
+ */
+export interface NamespacedContext extends RequestContext {
+  readonly namespace: ResolvedNamespace;
 }

@@ -19,6 +19,16 @@ export const gatewayConfigSchema = z.strictObject({
   listen: z
     .strictObject({
       grpc: hostPort.default("127.0.0.1:8980"),
+      /**
+       * Largest request message accepted; larger ones get RESOURCE_EXHAUSTED before they are
+       * decoded. Default: the largest value any namespace may store, plus 1 MiB for the rest.
+       */
+      maxReceiveBytes: z
+        .number()
+        .int()
+        .min(64 << 10)
+        .max(1 << 30)
+        .optional(),
     })
     .prefault({}),
   /** Where file-based backends and the default config store keep their files. */
@@ -95,10 +105,19 @@ export const gatewayConfigSchema = z.strictObject({
         .default(16 << 20),
       defaultPageItems: z.number().int().min(1).default(1000),
       maxPageItems: z.number().int().min(1).default(10_000),
+      /** How often the background sweep looks for chunk sets no value references any more. */
+      chunkSweepIntervalMs: z.number().int().min(1000).default(600_000),
+      /**
+       * An unreferenced chunk set younger than this is left alone (an in-flight write or a slow
+       * read may still use it); must exceed maxDeadlineMs.
+       */
+      chunkGraceMs: z.number().int().min(1000).default(900_000),
     })
     .prefault({}),
-  /** Deadline applied when a client sets none, and the cap on any client deadline. */
+  /** Deadline applied when a client sets none. */
   defaultDeadlineMs: z.number().int().min(1).default(30_000),
+  /** The longest deadline a call may have, whatever the client asks. */
+  maxDeadlineMs: z.number().int().min(1).default(300_000),
   shutdownGraceMs: z.number().int().min(0).default(10_000),
   logLevel: z.enum(["trace", "debug", "info", "warn", "error", "fatal", "silent"]).default("info"),
 });

@@ -58,7 +58,11 @@ export function loadConfig(source: ConfigSource, drivers: readonly BackendDriver
   if (!parsed.success)
     throw new ConfigError([...formatIssues(parsed.error), ...looseProblems(input, drivers)]);
   const config = parsed.data;
-  const problems = [...backendProblems(config, drivers), ...listenProblems(config)];
+  const problems = [
+    ...backendProblems(config, drivers),
+    ...listenProblems(config),
+    ...deadlineProblems(config),
+  ];
   const names = new Set<string>();
   config.namespaces.forEach((spec, i) => {
     if (names.has(spec.name)) problems.push(`namespaces.${i}.name: duplicate namespace ${spec.name}`);
@@ -106,6 +110,22 @@ function backendProblems(
       continue;
     }
     for (const problem of driver.validate(options)) problems.push(`backends.${name}.${problem}`);
+  }
+  return problems;
+}
+
+/** Deadlines must nest: the default within the cap, and chunk sets outlive any call. */
+function deadlineProblems(config: GatewayConfig): string[] {
+  const problems: string[] = [];
+  if (config.defaultDeadlineMs > config.maxDeadlineMs) {
+    problems.push(
+      `defaultDeadlineMs: ${config.defaultDeadlineMs} exceeds maxDeadlineMs (${config.maxDeadlineMs})`,
+    );
+  }
+  if (config.keyvalue.chunkGraceMs <= config.maxDeadlineMs) {
+    problems.push(
+      `keyvalue.chunkGraceMs: must exceed maxDeadlineMs (${config.maxDeadlineMs}), or a slow call could lose the chunks it reads`,
+    );
   }
   return problems;
 }

@@ -1,20 +1,47 @@
-import { type Backend, type KeyValueBackend, PrismError } from "@prism/core";
+import {
+  type Backend,
+  type GraphBackend,
+  type KeyValueBackend,
+  type PatternName,
+  PrismError,
+  type TimeSeriesBackend,
+} from "@prism/core";
 
 /**
- * Where a namespace's data lives: the primary backend and, during a migration, a shadow. Pattern
- * services talk to the binding, never to a backend directly, so shadow traffic attaches here
- * without touching them.
+ * Where a namespace's data lives: the primary backend and, during a migration, a shadow — each
+ * already wrapped in its layers (see `layers.ts`: `chunked(postgres)`, …). Pattern services talk
+ * to `binding.keyvalue` / `.timeseries` / `.graph`, the top of the stack, never to a backend, so
+ * shadow traffic (a layer over `chunked(primary)` and `chunked(shadow)`) attaches here without
+ * touching them.
  */
 export class Binding {
+  /** The KeyValue stack requests of this namespace go to (undefined: the backend has none). */
+  private readonly kv: KeyValueBackend | undefined;
+  private readonly ts: TimeSeriesBackend | undefined;
+  private readonly gr: GraphBackend | undefined;
+
   constructor(
     readonly primary: Backend,
     readonly shadow?: Backend,
-  ) {}
+  ) {
+    this.kv = primary.keyvalue;
+    this.ts = primary.timeseries;
+    this.gr = primary.graph;
+  }
 
-  /** The KeyValue store requests of this namespace go to. */
   get keyvalue(): KeyValueBackend {
-    const kv = this.primary.keyvalue;
-    if (!kv) throw new PrismError("Internal", `backend ${this.primary.name} does not serve keyvalue`);
-    return kv;
+    return this.kv ?? this.missing("keyvalue");
+  }
+
+  get timeseries(): TimeSeriesBackend {
+    return this.ts ?? this.missing("timeseries");
+  }
+
+  get graph(): GraphBackend {
+    return this.gr ?? this.missing("graph");
+  }
+
+  private missing(pattern: PatternName): never {
+    throw new PrismError("Internal", `backend ${this.primary.name} does not serve ${pattern}`);
   }
 }

@@ -1,5 +1,5 @@
 import { create } from "@bufbuild/protobuf";
-import { PrismError } from "@prism/core";
+import { abortError } from "@prism/core";
 import {
   type HealthCheckRequest,
   type HealthCheckResponse,
@@ -9,7 +9,6 @@ import {
   HealthCheckResponse_ServingStatus as ServingStatus,
 } from "@prism/proto/grpc/health/v1/health";
 import type { RequestContext } from "../context.js";
-import type { Send } from "../grpc/handlers.js";
 
 /**
  * grpc.health.v1.Health. "" (the whole server) and each served service report SERVING until
@@ -39,28 +38,36 @@ export class HealthService {
     return create(HealthListResponseSchema, { statuses });
   }
 
-  /** Sends the current status, then every change, until the client goes away. */
-  async watch(
-    request: HealthCheckRequest,
-    ctx: RequestContext,
-    send: Send<HealthCheckResponse>,
-  ): Promise<void> {
+  /** Sends the current status, then every change, until the client goes away or the deadline. */
+  async *watch(request: HealthCheckRequest, ctx: RequestContext): AsyncIterable<HealthCheckResponse> {
     let last = this.statusOf(request.service);
-    await send(create(HealthCheckResponseSchema, { status: last }));
-    await new Promise<void>((resolve) => {
-      const notify = () => {
+    yield create(HealthCheckResponseSchema, { status: last });
+    let wake: (() => void) | undefined;
+    let changed = false;
+    const notify = () => {
+      changed = true;
+      wake?.();
+    };
+    this.watchers.add(notify);
+    ctx.signal.addEventListener("abort", notify, { once: true });
+    try {
+      for (;;) {
+        if (!changed) {
+          await new Promise<void>((resolve) => {
+            wake = resolve;
+          });
+        }
+        changed = false;
+        if (ctx.signal.aborted) throw abortError(ctx.signal);
         const status = this.statusOf(request.service);
-        if (status === last) return;
+        if (status === last) continue;
         last = status;
-        send(create(HealthCheckResponseSchema, { status })).catch(() => undefined);
-      };
-      this.watchers.add(notify);
-      ctx.signal.addEventListener("abort", () => {
-        this.watchers.delete(notify);
-        resolve();
-      });
-    });
-    throw new PrismError("Cancelled", "watch ended");
+        yield create(HealthCheckResponseSchema, { status });
+      }
+    } finally {
+      this.watchers.delete(notify);
+      ctx.signal.removeEventListener("abort", notify);
+    }
   }
 
   private statusOf(service: string): ServingStatus {

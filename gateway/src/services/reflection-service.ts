@@ -4,10 +4,9 @@ import {
   type EnumDescriptorProto,
   FileDescriptorProtoSchema,
 } from "@bufbuild/protobuf/wkt";
-import type { handleBidiStreamingCall, ServiceDefinition } from "@grpc/grpc-js";
-import { grpcServiceDefinition } from "@prism/proto/grpc";
 import * as v1 from "@prism/proto/grpc/reflection/v1/reflection";
 import * as v1alpha from "@prism/proto/grpc/reflection/v1alpha/reflection";
+import type { ServiceSet } from "../pipeline/serve.js";
 
 /** gRPC status codes carried in a reflection `ErrorResponse`. */
 const NOT_FOUND = 5;
@@ -145,18 +144,38 @@ export class ReflectionIndex {
 type Api = typeof v1 | typeof v1alpha;
 type Request = v1.ServerReflectionRequest | v1alpha.ServerReflectionRequest;
 
-/** The reflection services (v1 and v1alpha) with their handlers, ready for `server.addService`. */
-export function reflectionServices(
+/**
+ * Serves reflection v1 and v1alpha through the gateway's pipeline: one answer per request on
+ * the bidi stream, until the client closes its side.
+ *
+ * @example serveReflection(services, new ReflectionIndex(services.files, services.serviceNames));
+ */
+export function serveReflection(services: ServiceSet, index: ReflectionIndex): void {
+  services.serve(v1.ServerReflection, {
+    serverReflectionInfo: (requests) => answerAll(v1, index, requests),
+  });
+  services.serve(v1alpha.ServerReflection, {
+    serverReflectionInfo: (requests) =>
+      answerAll(v1alpha, index, requests) as AsyncIterable<v1alpha.ServerReflectionResponse>,
+  });
+}
+
+/** The service names reflection adds to a server, and the files that define them. */
+export const REFLECTION_SERVICE_NAMES: readonly string[] = [
+  v1.ServerReflection.typeName,
+  v1alpha.ServerReflection.typeName,
+];
+export const REFLECTION_FILES: readonly DescFile[] = [
+  v1.file_grpc_reflection_v1_reflection,
+  v1alpha.file_grpc_reflection_v1alpha_reflection,
+];
+
+async function* answerAll(
+  api: Api,
   index: ReflectionIndex,
-): { definition: ServiceDefinition; handler: handleBidiStreamingCall<Request, unknown> }[] {
-  return [v1, v1alpha].map((api: Api) => ({
-    definition: grpcServiceDefinition(api.ServerReflection),
-    handler: (call) => {
-      call.on("data", (request: Request) => call.write(answerReflection(api, index, request)));
-      call.on("end", () => call.end());
-      call.on("error", () => call.end());
-    },
-  }));
+  requests: AsyncIterable<Request>,
+): AsyncIterable<v1.ServerReflectionResponse> {
+  for await (const request of requests) yield answerReflection(api, index, request);
 }
 
 /**

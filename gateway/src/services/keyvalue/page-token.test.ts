@@ -7,19 +7,23 @@ const all: KeyPredicate = { kind: "all" };
 describe("page tokens", () => {
   it("round-trip the last key, including empty and binary keys", () => {
     for (const key of [new Uint8Array(), Uint8Array.of(0, 255, 1), new Uint8Array(1024).fill(7)]) {
-      expect([...decodePageToken(encodePageToken("id", all, key), "id", all)]).toEqual([...key]);
+      expect([...decodePageToken(encodePageToken("ns", "id", all, key), "ns", "id", all)]).toEqual([...key]);
     }
   });
 
-  it("are refused for another id or predicate", () => {
-    const token = encodePageToken("a", all, Uint8Array.of(1));
+  it("are refused for another namespace, id or predicate", () => {
+    const token = encodePageToken("ns", "a", all, Uint8Array.of(1));
     const range: KeyPredicate = { kind: "range", start: Uint8Array.of(1) };
-    for (const [id, predicate] of [
-      ["b", all],
-      ["a", range],
+    for (const [namespace, id, predicate] of [
+      ["other-ns", "a", all],
+      ["ns", "b", all],
+      ["ns", "a", range],
     ] as const) {
-      expect(() => decodePageToken(token, id, predicate)).toThrow(/different id or predicate/);
+      expect(() => decodePageToken(token, namespace, id, predicate)).toThrow(
+        /different namespace, id or predicate/,
+      );
     }
+    expect([...decodePageToken(token, "ns", "a", all)]).toEqual([1]);
   });
 
   it("are refused when malformed", () => {
@@ -32,7 +36,7 @@ describe("page tokens", () => {
     ]) {
       let caught: unknown;
       try {
-        decodePageToken(bad, "a", all);
+        decodePageToken(bad, "ns", "a", all);
       } catch (error) {
         caught = error;
       }

@@ -6,24 +6,34 @@ const decoder = new TextDecoder("utf-8", { fatal: true });
 
 /**
  * Get page tokens: opaque base64url of [version][fingerprint u32][last key]. The fingerprint
- * binds a token to the record and predicate it came from, so a token replayed against another
- * request is rejected instead of silently skipping data.
+ * binds a token to the namespace, record and predicate it came from, so a token replayed against
+ * another request is rejected instead of silently skipping data.
  */
-export function encodePageToken(id: string, predicate: KeyPredicate, lastKey: Uint8Array): string {
+export function encodePageToken(
+  namespace: string,
+  id: string,
+  predicate: KeyPredicate,
+  lastKey: Uint8Array,
+): string {
   const bytes = new Uint8Array(5 + lastKey.length);
   bytes[0] = TOKEN_VERSION;
-  new DataView(bytes.buffer).setUint32(1, fingerprint(id, predicate));
+  new DataView(bytes.buffer).setUint32(1, fingerprint(namespace, id, predicate));
   bytes.set(lastKey, 5);
   return Buffer.from(bytes).toString("base64url");
 }
 
 /** The last key of the previous page, or InvalidArgument for a token that is not ours or not for this request. */
-export function decodePageToken(token: string, id: string, predicate: KeyPredicate): Uint8Array {
+export function decodePageToken(
+  token: string,
+  namespace: string,
+  id: string,
+  predicate: KeyPredicate,
+): Uint8Array {
   const bytes =
     token.length <= 8192 && /^[A-Za-z0-9_-]+$/.test(token) ? Buffer.from(token, "base64url") : undefined;
   if (!bytes || bytes.length < 5 || bytes[0] !== TOKEN_VERSION) throw badToken("page_token");
-  if (bytes.readUInt32BE(1) !== fingerprint(id, predicate)) {
-    throw new PrismError("InvalidArgument", "page_token belongs to a different id or predicate", {
+  if (bytes.readUInt32BE(1) !== fingerprint(namespace, id, predicate)) {
+    throw new PrismError("InvalidArgument", "page_token belongs to a different namespace, id or predicate", {
       reason: "INVALID_PAGE_TOKEN",
       field: "page_token",
     });
@@ -66,13 +76,14 @@ function badToken(field: string): PrismError {
   );
 }
 
-/** FNV-1a over the id and the predicate's shape. */
-function fingerprint(id: string, predicate: KeyPredicate): number {
+/** FNV-1a over the namespace, the id and the predicate's shape. */
+function fingerprint(namespace: string, id: string, predicate: KeyPredicate): number {
   let hash = 0x811c9dc5;
   const mix = (bytes: Uint8Array) => {
     for (const byte of bytes) hash = Math.imul(hash ^ byte, 0x01000193) >>> 0;
     hash = Math.imul(hash ^ 0xff, 0x01000193) >>> 0;
   };
+  mix(encoder.encode(namespace));
   mix(encoder.encode(id));
   mix(encoder.encode(predicate.kind));
   if (predicate.kind === "keys") for (const key of predicate.keys) mix(key);

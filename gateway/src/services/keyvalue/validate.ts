@@ -1,4 +1,4 @@
-import { compareBytes, type KeyPredicate, PrismError } from "@prism/core";
+import { compareBytes, type KeyPredicate, PrismError, type Reason } from "@prism/core";
 import type { IdempotencyToken } from "@prism/proto/prism/common/v1/common";
 import type { Item, KeyRange, KeySet } from "@prism/proto/prism/keyvalue/v1/keyvalue";
 import type { KeyValueSettings } from "../../config/gateway-config.js";
@@ -6,7 +6,7 @@ import type { KeyValueSettings } from "../../config/gateway-config.js";
 const MAX_TTL_SECONDS = 100n * 365n * 24n * 3600n;
 
 /** Rejects a request field with a clear InvalidArgument naming it. */
-export function invalid(field: string, message: string, reason = "INVALID_ARGUMENT"): PrismError {
+export function invalid(field: string, message: string, reason: Reason = "INVALID_ARGUMENT"): PrismError {
   return new PrismError("InvalidArgument", `${field}: ${message}`, { reason, field });
 }
 

@@ -109,7 +109,7 @@ export class ChunkSweeper {
   }
 
   /**
-   * Sweeps every namespace `namespaces()` lists, then waits `intervalMs`, until {@link stop}.
+   * Every `intervalMs`, sweeps each namespace `namespaces()` lists, until {@link stop}.
    *
    * @example sweeper.start(() => ["docs", "demo-kv"])
    */
@@ -117,6 +117,8 @@ export class ChunkSweeper {
     if (this.running) return;
     const stop = new AbortController();
     const loop = async () => {
+      // The first pass waits one interval too, so a restarting fleet does not sweep all at once.
+      await pause(this.intervalMs, stop.signal).catch(() => undefined);
       while (!stop.signal.aborted) {
         let list: string[] = [];
         try {

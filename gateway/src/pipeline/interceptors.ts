@@ -1,0 +1,181 @@
+import { isPrismError, PrismError } from "@prism/core";
+import { ANONYMOUS, type Principal, type RequestContext } from "../context.js";
+import type { NamespaceRegistry, ResolvedNamespace } from "../registry/namespace-registry.js";
+import type { Access, Interceptor } from "./pipeline.js";
+
+/**
+ * Step 1, authenticate: fills `ctx.principal`. Auth mode `none` (loopback only, enforced by the
+ * config) makes every caller the anonymous principal; OIDC and mTLS modes plug in here.
+ */
+export function authenticate(): Interceptor {
+  return (next) => (request, ctx) => {
+    ctx.principal = ANONYMOUS;
+    return next(request, ctx);
+  };
+}
+
+/** Deadline settings: the default applies when the client sets none; the cap bounds any deadline. */
+export interface DeadlineSettings {
+  defaultDeadlineMs: number;
+  maxDeadlineMs: number;
+}
+
+/**
+ * Step 2, deadline: the client's deadline (or the default, capped by the maximum) becomes an
+ * AbortSignal that reaches every backend call; a client cancel fires it too.
+ */
+export function deadline(settings: DeadlineSettings, onCancel: CancelSource): Interceptor {
+  return (next) => (request, ctx) => {
+    const now = Date.now();
+    const requested = Number.isFinite(ctx.deadline) ? ctx.deadline : now + settings.defaultDeadlineMs;
+    ctx.deadline = Math.min(requested, now + settings.maxDeadlineMs);
+    const controller = new AbortController();
+    const timer = setTimeout(
+      () => controller.abort(new DOMException("deadline exceeded", "TimeoutError")),
+      Math.max(0, ctx.deadline - now),
+    );
+    const release = onCancel(ctx, () =>
+      controller.abort(new DOMException("cancelled by client", "AbortError")),
+    );
+    ctx.signal = controller.signal;
+    const done = () => {
+      clearTimeout(timer);
+      release();
+    };
+    try {
+      return next(request, ctx).finally(done);
+    } catch (error) {
+      done();
+      throw error;
+    }
+  };
+}
+
+/** Registers a client-cancel listener for the call behind `ctx`; returns its removal. */
+export type CancelSource = (ctx: RequestContext, cancel: () => void) => () => void;
+
+/**
+ * Step 3, resolve: a pattern service's request names its namespace; it must exist and serve the
+ * method's pattern. The resolved namespace (spec, binding, limits) travels on the context.
+ */
+export function resolveNamespace(registry: NamespaceRegistry): Interceptor {
+  return (next, info) => {
+    const pattern = info.pattern;
+    if (!pattern) return next;
+    return (request, ctx) => {
+      const name = (request as { namespace: string }).namespace;
+      const namespace = registry.get(name);
+      if (!namespace) throw notFound(name);
+      if (namespace.spec.pattern !== pattern) {
+        throw new PrismError(
+          "InvalidArgument",
+          `namespace ${name} serves the ${namespace.spec.pattern} pattern, not ${pattern}`,
+          { reason: "WRONG_PATTERN", field: "namespace", metadata: { namespace: name, pattern } },
+        );
+      }
+      ctx.namespace = namespace;
+      return next(request, ctx);
+    };
+  };
+}
+
+function notFound(name: string): PrismError {
+  if (name === "") {
+    return new PrismError("InvalidArgument", "namespace is required", {
+      reason: "NAMESPACE_REQUIRED",
+      field: "namespace",
+    });
+  }
+  const shown = name.slice(0, 100);
+  return new PrismError("NotFound", `namespace ${JSON.stringify(shown)} does not exist`, {
+    reason: "NAMESPACE_NOT_FOUND",
+    field: "namespace",
+    metadata: { namespace: shown },
+  });
+}
+
+/**
+ * Step 4, authorize: when a namespace declares `access`, each action is limited to its list
+ * (`user:SUBJECT`, `service:SUBJECT` or `group:NAME`; an empty list admits nobody). A namespace
+ * without `access` is open to every authenticated principal.
+ */
+export function authorize(): Interceptor {
+  return (next, info) => {
+    const action = info.access;
+    if (!action) return next;
+    return (request, ctx) => {
+      const namespace = ctx.namespace!;
+      if (!mayAccess(namespace, action, ctx.principal)) {
+        throw new PrismError(
+          "PermissionDenied",
+          `${ctx.principal.subject} may not ${action} namespace ${namespace.spec.name}`,
+          { reason: "ACCESS_DENIED", metadata: { namespace: namespace.spec.name, access: action } },
+        );
+      }
+      return next(request, ctx);
+    };
+  };
+}
+
+/** True when `principal` is on the namespace's list for `action` (or the namespace has no lists). */
+export function mayAccess(namespace: ResolvedNamespace, action: Access, principal: Principal): boolean {
+  const lists = namespace.spec.access;
+  if (!lists) return true;
+  return lists[action].some(
+    (entry) =>
+      entry === `user:${principal.subject}` ||
+      entry === `service:${principal.subject}` ||
+      (entry.startsWith("group:") && principal.groups.includes(entry.slice(6))),
+  );
+}
+
+/** Step 5, rate limit: the namespace's token bucket, if it has one. */
+export function rateLimit(): Interceptor {
+  return (next, info) => {
+    if (!info.pattern) return next;
+    return (request, ctx) => {
+      const { limiter, spec } = ctx.namespace!;
+      if (limiter && !limiter.tryTake()) {
+        throw new PrismError("ResourceExhausted", `namespace ${spec.name} is over its rate limit`, {
+          reason: "RATE_LIMITED",
+          metadata: { namespace: spec.name, rps: String(limiter.rps) },
+        });
+      }
+      return next(request, ctx);
+    };
+  };
+}
+
+/**
+ * Log / trace / metrics. Composed outermost so that calls refused by an earlier step are logged
+ * as well. Failures the server owns (internal, unavailable) are warnings; refusals are debug.
+ * Records carry method, namespace, kind, reason and duration — never request data.
+ */
+export function telemetry(): Interceptor {
+  return (next, info) => async (request, ctx) => {
+    const started = performance.now();
+    try {
+      return await next(request, ctx);
+    } catch (error) {
+      const prismError = isPrismError(error) ? error : undefined;
+      const kind = prismError?.kind ?? "Internal";
+      const fields = {
+        method: info.path,
+        namespace: ctx.namespace?.spec.name,
+        kind,
+        reason: prismError?.reason ?? "INTERNAL",
+        ms: Math.round(performance.now() - started),
+        cause: describeCause(prismError ? prismError.cause : error),
+      };
+      if (kind === "Internal" || kind === "Unavailable") ctx.logger.warn(fields, "request failed");
+      else ctx.logger.debug(fields, "request rejected");
+      throw error;
+    }
+  };
+}
+
+/** A driver error's name, code and message for the log; never its data or stack. */
+function describeCause(cause: unknown): Record<string, unknown> | undefined {
+  if (!(cause instanceof Error)) return cause === undefined ? undefined : { value: typeof cause };
+  return { name: cause.name, code: (cause as { code?: unknown }).code, message: cause.message };
+}
