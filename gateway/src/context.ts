@@ -27,7 +27,15 @@ export interface RequestContext {
   readonly logger: Logger;
   /** The namespace, once the resolve step found it (pattern services only). */
   namespace?: ResolvedNamespace;
+  /**
+   * Runs `hook` when the call has ended (answered, failed or cancelled), before the answer is
+   * sent — how steps release timers and record outcomes without wrapping the call in promises.
+   */
+  onEnd(hook: EndHook): void;
 }
+
+/** Told how a call ended: `error` is what it failed with, undefined on success. */
+export type EndHook = (ctx: RequestContext, error: unknown) => void;
 
 /**
  * What a pattern service's handler receives: a call whose namespace is resolved, of the right

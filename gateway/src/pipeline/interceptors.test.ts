@@ -1,7 +1,7 @@
 import { Metadata } from "@grpc/grpc-js";
 import { isPrismError } from "@prism/core";
 import { describe, expect, it } from "vitest";
-import { ANONYMOUS, type RequestContext } from "../context.js";
+import { ANONYMOUS, type EndHook, type RequestContext } from "../context.js";
 import { createLogger } from "../log.js";
 import type { ResolvedNamespace } from "../registry/namespace-registry.js";
 import { softDeadline } from "../services/soft-deadline.js";
@@ -11,7 +11,9 @@ import { compose, type Interceptor, type MethodInfo } from "./pipeline.js";
 const info = { path: "test.Service/Method" } as MethodInfo;
 const logger = createLogger("silent");
 
-function context(clientDeadline = Number.POSITIVE_INFINITY): RequestContext {
+/** A context whose end hooks run when `end` is called, as the server runs them. */
+function context(clientDeadline = Number.POSITIVE_INFINITY): RequestContext & { end(error?: unknown): void } {
+  const hooks: EndHook[] = [];
   return {
     method: info.path,
     metadata: new Metadata(),
@@ -19,6 +21,10 @@ function context(clientDeadline = Number.POSITIVE_INFINITY): RequestContext {
     deadline: clientDeadline,
     principal: ANONYMOUS,
     logger,
+    onEnd: (hook) => hooks.push(hook),
+    end(error?: unknown) {
+      for (const hook of hooks.reverse()) hook(this, error);
+    },
   };
 }
 
@@ -85,15 +91,23 @@ describe("deadline", () => {
     expect(((await timedOut({}, context(Date.now() + 5))) as Error).name).toBe("TimeoutError");
   });
 
-  it("releases its timer when a later step throws synchronously", async () => {
+  it("releases its timer and cancel listener when the call ends", async () => {
+    let released = 0;
+    const fired: unknown[] = [];
     const chain = compose(
-      [telemetry(), deadline(settings, noCancel)],
-      () => {
-        throw new Error("boom");
+      [deadline({ defaultDeadlineMs: 20, maxDeadlineMs: 20 }, () => () => released++)],
+      async (_, ctx) => {
+        ctx.signal.addEventListener("abort", () => fired.push(ctx.signal.reason));
+        return "done";
       },
       info,
     );
-    await expect(chain({}, context())).rejects.toThrow("boom");
+    const ctx = context();
+    expect(await chain({}, ctx)).toBe("done");
+    ctx.end();
+    expect(released).toBe(1);
+    await new Promise((resolve) => setTimeout(resolve, 40));
+    expect(fired).toEqual([]);
   });
 });
 
@@ -128,7 +142,9 @@ describe("softDeadline", () => {
 });
 
 describe("telemetry", () => {
-  it("rethrows what the chain throws, unchanged", async () => {
+  it("records failures when the call ends, leaving the error to the caller unchanged", async () => {
+    const lines: string[] = [];
+    const capture = createLogger("debug", { write: (line: string) => lines.push(line) });
     const chain = compose(
       [telemetry()],
       async () => {
@@ -136,8 +152,12 @@ describe("telemetry", () => {
       },
       info,
     );
-    const error = await chain({}, context()).catch((e: unknown) => e);
+    const ctx = { ...context(), logger: capture };
+    const error = await chain({}, ctx).catch((e: unknown) => e);
     expect(isPrismError(error)).toBe(false);
-    expect((error as Error).message).toBe("driver text");
+    expect(lines).toEqual([]);
+    ctx.end(error);
+    await new Promise((resolve) => setTimeout(resolve, 10));
+    expect(lines.join("")).toContain('"reason":"INTERNAL"');
   });
 });

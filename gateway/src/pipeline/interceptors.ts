@@ -1,5 +1,5 @@
 import { isPrismError, PrismError } from "@prism/core";
-import { ANONYMOUS, type Principal, type RequestContext } from "../context.js";
+import { ANONYMOUS, type EndHook, type Principal, type RequestContext } from "../context.js";
 import type { NamespaceRegistry, ResolvedNamespace } from "../registry/namespace-registry.js";
 import type { Access, Interceptor } from "./pipeline.js";
 
@@ -38,16 +38,11 @@ export function deadline(settings: DeadlineSettings, onCancel: CancelSource): In
       controller.abort(new DOMException("cancelled by client", "AbortError")),
     );
     ctx.signal = controller.signal;
-    const done = () => {
+    ctx.onEnd(() => {
       clearTimeout(timer);
       release();
-    };
-    try {
-      return next(request, ctx).finally(done);
-    } catch (error) {
-      done();
-      throw error;
-    }
+    });
+    return next(request, ctx);
   };
 }
 
@@ -147,16 +142,14 @@ export function rateLimit(): Interceptor {
 }
 
 /**
- * Log / trace / metrics. Composed outermost so that calls refused by an earlier step are logged
- * as well. Failures the server owns (internal, unavailable) are warnings; refusals are debug.
- * Records carry method, namespace, kind, reason and duration — never request data.
+ * Log / trace / metrics, recorded when the call ends. Composed outermost so that calls refused
+ * by an earlier step are recorded as well. Failures the server owns (internal, unavailable) are
+ * warnings; refusals are debug. Records carry method, namespace, kind and reason — never data.
  */
 export function telemetry(): Interceptor {
-  return (next, info) => async (request, ctx) => {
-    const started = performance.now();
-    try {
-      return await next(request, ctx);
-    } catch (error) {
+  return (next, info) => {
+    const record: EndHook = (ctx, error) => {
+      if (error === undefined) return;
       const prismError = isPrismError(error) ? error : undefined;
       const kind = prismError?.kind ?? "Internal";
       const fields = {
@@ -164,13 +157,15 @@ export function telemetry(): Interceptor {
         namespace: ctx.namespace?.spec.name,
         kind,
         reason: prismError?.reason ?? "INTERNAL",
-        ms: Math.round(performance.now() - started),
         cause: describeCause(prismError ? prismError.cause : error),
       };
       if (kind === "Internal" || kind === "Unavailable") ctx.logger.warn(fields, "request failed");
       else ctx.logger.debug(fields, "request rejected");
-      throw error;
-    }
+    };
+    return (request, ctx) => {
+      ctx.onEnd(record);
+      return next(request, ctx);
+    };
   };
 }
 

@@ -12,7 +12,7 @@ import type {
 } from "@grpc/grpc-js";
 import { abortError, type PatternName, PrismError } from "@prism/core";
 import { grpcServiceDefinition } from "@prism/proto/grpc";
-import type { NamespacedContext, RequestContext } from "../context.js";
+import type { EndHook, NamespacedContext, RequestContext } from "../context.js";
 import { ANONYMOUS } from "../context.js";
 import { toGrpcStatus } from "../grpc/status.js";
 import type { Logger } from "../log.js";
@@ -51,6 +51,7 @@ class CallState implements RequestContext {
   signal: AbortSignal = NEVER;
   principal = ANONYMOUS;
   namespace: RequestContext["namespace"] = undefined;
+  private hooks: EndHook[] | undefined = undefined;
 
   constructor(
     readonly method: string,
@@ -64,6 +65,24 @@ class CallState implements RequestContext {
 
   get metadata() {
     return this.call.metadata;
+  }
+
+  onEnd(hook: EndHook): void {
+    (this.hooks ??= []).push(hook);
+  }
+
+  /** Runs the end hooks, latest first (as `finally` blocks would); a failing hook is logged. */
+  end(error: unknown): void {
+    const hooks = this.hooks;
+    if (!hooks) return;
+    this.hooks = undefined;
+    for (let i = hooks.length - 1; i >= 0; i--) {
+      try {
+        hooks[i]!(this, error);
+      } catch (hookError) {
+        this.logger.error({ err: (hookError as Error).message, method: this.method }, "end hook failed");
+      }
+    }
   }
 }
 
@@ -139,9 +158,15 @@ export class ServiceSet {
         const chain = compose(this.interceptors, target as Next, info);
         const handle: handleUnaryCall<unknown, unknown> = (call, callback) => {
           const ctx = new CallState(info.path, call, deadlineOf(call), this.logger);
-          chain(call.request, ctx).then(
-            (response) => callback(null, response),
-            (error: unknown) => callback(toGrpcStatus(error)),
+          run(chain, call.request, ctx).then(
+            (response) => {
+              ctx.end(undefined);
+              callback(null, response);
+            },
+            (error: unknown) => {
+              ctx.end(error);
+              callback(toGrpcStatus(error));
+            },
           );
         };
         return handle;
@@ -150,9 +175,15 @@ export class ServiceSet {
         const chain = compose(this.interceptors, streamTo(target), info);
         const handle: handleServerStreamingCall<unknown, unknown> = (call) => {
           const ctx = new CallState(info.path, call, deadlineOf(call), this.logger);
-          chain(call.request, ctx).then(
-            () => call.end(),
-            (error: unknown) => call.emit("error", toGrpcStatus(error)),
+          run(chain, call.request, ctx).then(
+            () => {
+              ctx.end(undefined);
+              call.end();
+            },
+            (error: unknown) => {
+              ctx.end(error);
+              call.emit("error", toGrpcStatus(error));
+            },
           );
         };
         return handle;
@@ -161,9 +192,15 @@ export class ServiceSet {
         const chain = compose(this.interceptors, streamTo(target), info);
         const handle: handleBidiStreamingCall<unknown, unknown> = (call) => {
           const ctx = new CallState(info.path, call, deadlineOf(call), this.logger);
-          chain(incoming(call), ctx).then(
-            () => call.end(),
-            (error: unknown) => call.emit("error", toGrpcStatus(error)),
+          run(chain, incoming(call), ctx).then(
+            () => {
+              ctx.end(undefined);
+              call.end();
+            },
+            (error: unknown) => {
+              ctx.end(error);
+              call.emit("error", toGrpcStatus(error));
+            },
           );
         };
         return handle;
@@ -171,6 +208,15 @@ export class ServiceSet {
       default:
         throw new Error(`${info.path}: ${method.methodKind} methods are not served`);
     }
+  }
+}
+
+/** Calls the chain, turning a synchronous throw of a step into a rejection. */
+function run(chain: Next, request: unknown, ctx: RequestContext): Promise<unknown> {
+  try {
+    return chain(request, ctx);
+  } catch (error) {
+    return Promise.reject(error);
   }
 }
 

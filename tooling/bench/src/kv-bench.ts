@@ -28,8 +28,8 @@ export interface KvBenchOptions extends Dataset {
   readonly cpuProfileDir?: string;
 }
 
-/** The throughput ratio gateway / bare grpc-js that DESIGN §10 aims for. */
-export const MEMORY_GOAL = 0.8;
+/** The throughput ratio gateway / bare grpc-js the gateway must keep (closed loop, memory backend). */
+export const MEMORY_GOAL = 0.85;
 
 /** A baseline and the gateway on one backend, measured in alternation. */
 interface Pair {

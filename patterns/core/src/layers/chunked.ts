@@ -101,9 +101,12 @@ export class ChunkedKeyValue implements KeyValueBackend {
 
   async get(namespace: string, id: string, predicate: KeyPredicate, options: GetOptions): Promise<GetResult> {
     checkVisible(id);
+    const first = await this.backend.get(namespace, id, predicate, options);
+    // Most pages hold no chunked value: the backend already bounded them by the same sizes.
+    if (!hasChunked(first.items)) return first;
     let after = options.after;
-    for (;;) {
-      const page = await this.backend.get(namespace, id, predicate, {
+    for (let page: GetResult | undefined = first; ; page = undefined) {
+      page ??= await this.backend.get(namespace, id, predicate, {
         ...options,
         ...(after ? { after } : {}),
       });
@@ -169,6 +172,11 @@ export class ChunkedKeyValue implements KeyValueBackend {
   private async settle(namespace: string, id: string, staged: Staged, replayed: boolean): Promise<void> {
     if (replayed) await this.stager.discard(namespace, id, staged);
   }
+}
+
+function hasChunked(items: KvItem[]): boolean {
+  for (const item of items) if (item.chunked) return true;
+  return false;
 }
 
 /** Hidden records are the layer's own; callers never address them. */
