@@ -68,7 +68,8 @@ class CallState implements RequestContext {
   }
 
   onEnd(hook: EndHook): void {
-    (this.hooks ??= []).push(hook);
+    if (this.hooks) this.hooks.push(hook);
+    else this.hooks = [hook];
   }
 
   /** Runs the end hooks, latest first (as `finally` blocks would); a failing hook is logged. */
