@@ -88,7 +88,7 @@ beforeAll(async () => {
       { name: "slow", pattern: "keyvalue", backend: "slow" },
     ],
     keyvalue: { chunkBytes: 1024, maxValueBytes: 1 << 20, chunkGraceMs: 60_000 },
-    defaultDeadlineMs: 300,
+    defaultDeadlineMs: 600,
     maxDeadlineMs: 10_000,
     logLevel: "silent",
   });
@@ -174,17 +174,17 @@ describe("serve", () => {
 
 describe("deadlines", () => {
   it("applies the default deadline to calls without one and honours longer client deadlines", async () => {
-    // Ten chunked values, assembled four at a time with one 100 ms read each: ~400 ms in all.
-    const items = Array.from({ length: 10 }, (_, i) => item(`v${i}`, new Uint8Array(3000).fill(i)));
+    // 20 chunked values, assembled four at a time with one 100 ms read each: ~600 ms in all.
+    const items = Array.from({ length: 20 }, (_, i) => item(`v${i}`, new Uint8Array(3000).fill(i)));
     await kv.put({ namespace: "slow", id: "deadline", items });
-    // A client deadline above the 300 ms default (below the 10 s cap) is honoured: one full page.
+    // A client deadline above the 600 ms default (below the 10 s cap) is honoured: one full page.
     const whole = await kv.get({ namespace: "slow", id: "deadline" }, { timeoutMs: 5_000 });
-    expect(whole.items).toHaveLength(10);
+    expect(whole.items).toHaveLength(20);
     expect(whole.nextPageToken).toBe("");
-    // Without a deadline the 300 ms default applies: a short page and a token, not a failure.
+    // Without a deadline the 600 ms default applies: a short page and a token, not a failure.
     const early = await kv.get({ namespace: "slow", id: "deadline" });
     expect(early.items.length).toBeGreaterThan(0);
-    expect(early.items.length).toBeLessThan(10);
+    expect(early.items.length).toBeLessThan(20);
     expect(early.nextPageToken).not.toBe("");
     // A deadline too short for even the first read fails as DEADLINE_EXCEEDED.
     await rpcFailure(
@@ -194,7 +194,7 @@ describe("deadlines", () => {
   });
 
   it("answers a Get page early with a token before the deadline, and tokens cover every item once", async () => {
-    const keys = Array.from({ length: 12 }, (_, i) => `k${String(i).padStart(2, "0")}`);
+    const keys = Array.from({ length: 20 }, (_, i) => `k${String(i).padStart(2, "0")}`);
     for (const key of keys) {
       await kv.put({
         namespace: "slow",
@@ -202,12 +202,12 @@ describe("deadlines", () => {
         items: [item(key, new Uint8Array(2500).fill(key.charCodeAt(2)))],
       });
     }
-    // Each chunked value costs one 100 ms read, four at a time; 12 of them cannot fit in 400 ms.
+    // Each chunked value costs one 100 ms read, four at a time; 20 of them cannot fit in 600 ms.
     const seen: string[] = [];
     let pageToken = "";
     let pages = 0;
     do {
-      const page = await kv.get({ namespace: "slow", id: "early", pageToken }, { timeoutMs: 400 });
+      const page = await kv.get({ namespace: "slow", id: "early", pageToken }, { timeoutMs: 600 });
       expect(page.items.length).toBeGreaterThan(0);
       for (const it of page.items) {
         expect(Buffer.from(it.value).equals(Buffer.alloc(2500, s(it.key).charCodeAt(2)))).toBe(true);
@@ -235,7 +235,7 @@ describe("deadlines", () => {
     for (;;) {
       streams++;
       let ended = true;
-      for await (const message of kv.scan({ namespace: "slow", cursor }, { timeoutMs: 500 })) {
+      for await (const message of kv.scan({ namespace: "slow", cursor }, { timeoutMs: 800 })) {
         if (message.id.startsWith("scan-")) for (const _ of message.items) seen.push(message.id);
         cursor = message.cursor;
         if (message.truncated) {
