@@ -8,7 +8,8 @@ import { softDeadline } from "../services/soft-deadline.js";
 import { deadline, mayAccess, telemetry } from "./interceptors.js";
 import { compose, type Interceptor, type MethodInfo } from "./pipeline.js";
 
-const info = { path: "test.Service/Method" } as MethodInfo;
+const info = { path: "test.Service/Stream", method: { methodKind: "server_streaming" } } as MethodInfo;
+const unaryInfo = { path: "test.Service/Unary", method: { methodKind: "unary" } } as MethodInfo;
 const logger = createLogger("silent");
 
 /** A context whose end hooks run when `end` is called, as the server runs them. */
@@ -108,6 +109,30 @@ describe("deadline", () => {
     expect(released).toBe(1);
     await new Promise((resolve) => setTimeout(resolve, 40));
     expect(fired).toEqual([]);
+  });
+});
+
+describe("deadline of unary calls", () => {
+  const chain = compose([deadline(settings, noCancel)], async (_, ctx) => ctx, unaryInfo);
+
+  it("shares one signal among calls whose deadlines fall in the same 10 ms slot", async () => {
+    const at = Math.ceil(Date.now() / 10) * 10 + 5_000;
+    const a = (await chain({}, context(at + 1))) as RequestContext;
+    const b = (await chain({}, context(at + 9))) as RequestContext;
+    const c = (await chain({}, context(at + 11))) as RequestContext;
+    expect(a.signal).toBe(b.signal);
+    expect(a.signal).not.toBe(c.signal);
+    expect(a.deadline).toBe(at + 1);
+  });
+
+  it("fires no earlier than the deadline, as a timeout", async () => {
+    const due = Date.now() + 30;
+    const ctx = (await chain({}, context(due))) as RequestContext;
+    const reason = await new Promise<unknown>((resolve) =>
+      ctx.signal.addEventListener("abort", () => resolve(ctx.signal.reason)),
+    );
+    expect(Date.now()).toBeGreaterThanOrEqual(due);
+    expect((reason as Error).name).toBe("TimeoutError");
   });
 });
 

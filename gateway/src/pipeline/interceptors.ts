@@ -1,6 +1,7 @@
 import { isPrismError, PrismError } from "@prism/core";
 import { ANONYMOUS, type EndHook, type Principal, type RequestContext } from "../context.js";
 import type { NamespaceRegistry, ResolvedNamespace } from "../registry/namespace-registry.js";
+import { DeadlineSignals } from "./deadline-signals.js";
 import type { Access, Interceptor } from "./pipeline.js";
 
 /**
@@ -22,27 +23,43 @@ export interface DeadlineSettings {
 
 /**
  * Step 2, deadline: the client's deadline (or the default, capped by the maximum) becomes an
- * AbortSignal that reaches every backend call; a client cancel fires it too.
+ * AbortSignal that reaches every backend call. Streams get a signal of their own that a client
+ * cancel fires too; unary calls share deadline signals (see {@link DeadlineSignals}) — a
+ * cancelled unary call's answer is dropped by the transport, and its backend work is bounded by
+ * the deadline.
  */
 export function deadline(settings: DeadlineSettings, onCancel: CancelSource): Interceptor {
-  return (next) => (request, ctx) => {
-    const now = Date.now();
-    const requested = Number.isFinite(ctx.deadline) ? ctx.deadline : now + settings.defaultDeadlineMs;
-    ctx.deadline = Math.min(requested, now + settings.maxDeadlineMs);
-    const controller = new AbortController();
-    const timer = setTimeout(
-      () => controller.abort(new DOMException("deadline exceeded", "TimeoutError")),
-      Math.max(0, ctx.deadline - now),
-    );
-    const release = onCancel(ctx, () =>
-      controller.abort(new DOMException("cancelled by client", "AbortError")),
-    );
-    ctx.signal = controller.signal;
-    ctx.onEnd(() => {
-      clearTimeout(timer);
-      release();
-    });
-    return next(request, ctx);
+  const shared = new DeadlineSignals();
+  return (next, info) => {
+    const setDeadline = (ctx: RequestContext, now: number) => {
+      const requested = Number.isFinite(ctx.deadline) ? ctx.deadline : now + settings.defaultDeadlineMs;
+      ctx.deadline = Math.min(requested, now + settings.maxDeadlineMs);
+    };
+    if (info.method.methodKind === "unary") {
+      return (request, ctx) => {
+        setDeadline(ctx, Date.now());
+        ctx.signal = shared.signalAt(ctx.deadline);
+        return next(request, ctx);
+      };
+    }
+    return (request, ctx) => {
+      const now = Date.now();
+      setDeadline(ctx, now);
+      const controller = new AbortController();
+      const timer = setTimeout(
+        () => controller.abort(new DOMException("deadline exceeded", "TimeoutError")),
+        Math.max(0, ctx.deadline - now),
+      );
+      const release = onCancel(ctx, () =>
+        controller.abort(new DOMException("cancelled by client", "AbortError")),
+      );
+      ctx.signal = controller.signal;
+      ctx.onEnd(() => {
+        clearTimeout(timer);
+        release();
+      });
+      return next(request, ctx);
+    };
   };
 }
 

@@ -51,6 +51,8 @@ class CallState implements RequestContext {
   signal: AbortSignal = NEVER;
   principal = ANONYMOUS;
   namespace: RequestContext["namespace"] = undefined;
+  // One hook needs no array (the common case: telemetry's).
+  private hook: EndHook | undefined = undefined;
   private hooks: EndHook[] | undefined = undefined;
 
   constructor(
@@ -68,21 +70,25 @@ class CallState implements RequestContext {
   }
 
   onEnd(hook: EndHook): void {
-    if (this.hooks) this.hooks.push(hook);
+    if (this.hook === undefined) this.hook = hook;
+    else if (this.hooks) this.hooks.push(hook);
     else this.hooks = [hook];
   }
 
   /** Runs the end hooks, latest first (as `finally` blocks would); a failing hook is logged. */
   end(error: unknown): void {
-    const hooks = this.hooks;
-    if (!hooks) return;
+    const { hook, hooks } = this;
+    this.hook = undefined;
     this.hooks = undefined;
-    for (let i = hooks.length - 1; i >= 0; i--) {
-      try {
-        hooks[i]!(this, error);
-      } catch (hookError) {
-        this.logger.error({ err: (hookError as Error).message, method: this.method }, "end hook failed");
-      }
+    if (hooks) for (let i = hooks.length - 1; i >= 0; i--) this.runHook(hooks[i]!, error);
+    if (hook) this.runHook(hook, error);
+  }
+
+  private runHook(hook: EndHook, error: unknown): void {
+    try {
+      hook(this, error);
+    } catch (hookError) {
+      this.logger.error({ err: (hookError as Error).message, method: this.method }, "end hook failed");
     }
   }
 }

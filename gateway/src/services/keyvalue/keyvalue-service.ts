@@ -13,9 +13,7 @@ import {
   DeleteResponseSchema,
   type GetRequest,
   type GetResponse,
-  GetResponseSchema,
   type Item,
-  ItemSchema,
   type KeyValueService as KeyValueServiceDesc,
   type MutateRequest,
   type MutateResponse,
@@ -93,10 +91,12 @@ export class KeyValueService {
       after,
     });
     const last = page.items.at(-1);
-    return create(GetResponseSchema, {
+    const response: GetResponse = {
+      $typeName: "prism.keyvalue.v1.GetResponse",
       items: page.items.map(toMessage),
       nextPageToken: page.more && last ? encodePageToken(name, request.id, predicate, last.key) : "",
-    });
+    };
+    return response;
   }
 
   async delete(request: DeleteRequest, ctx: NamespacedContext): Promise<DeleteResponse> {
@@ -233,8 +233,16 @@ function lastPerKey(items: Item[]): Item[] {
   return [...byKey.values()];
 }
 
+/**
+ * The wire item. Built as a literal (protobuf-es messages are plain objects) rather than with
+ * `create`, which walks the schema to fill defaults: this runs for every item of every read.
+ */
 function toMessage(item: KvItem): Item {
-  const message = create(ItemSchema, { key: item.key, value: item.value });
-  if (item.expiresAt !== undefined) message.expireTime = timestampFromMs(item.expiresAt);
-  return message;
+  return {
+    $typeName: "prism.keyvalue.v1.Item",
+    key: item.key,
+    value: item.value,
+    ttl: undefined,
+    expireTime: item.expiresAt === undefined ? undefined : timestampFromMs(item.expiresAt),
+  };
 }
