@@ -1,30 +1,50 @@
-import type { KV } from "@nats-io/kv";
+import type { StoredMsg } from "@nats-io/jetstream";
 import type { KeyPredicate, KvItem } from "@prism/core";
 import { inBatches, type Waiter } from "./batches.js";
 import type { BucketStream } from "./buckets.js";
 import { decodeToken, encodeToken, itemKey, recordFilter, splitItemKey } from "./key-encoding.js";
 import { decodeValue } from "./value-encoding.js";
 
-/** One call's view of a bucket: the bucket, and how to wait on it (see `NatsLink.call`). */
+/** One call's view of a namespace's stream, and how to wait on it (see `NatsLink.call`). */
 export interface BucketCall {
-  kv: KV;
   stream: BucketStream;
   wait: Waiter;
   signal: AbortSignal | undefined;
 }
 
-/** Stored KV key → stored value, for the puts of one call (a later put of a key wins). */
-export type Puts = Map<string, Uint8Array>;
+/** One stored put: the message payload and, for an item with an expiry, its TTL in seconds. */
+export interface StoredPut {
+  payload: Uint8Array;
+  ttlSeconds?: number;
+}
 
-/** Writes the puts in parallel batches. */
-export function putAll({ kv, wait, signal }: BucketCall, puts: Puts): Promise<void> {
-  return inBatches([...puts], ([key, value]) => kv.put(key, value), wait, signal);
+/** Stored key → stored put, for the puts of one call (a later put of a key wins). */
+export type Puts = Map<string, StoredPut>;
+
+/**
+ * The largest response a whole-record read asks for; a record holding more falls back to listing
+ * its keys and fetching only the page (large values are chunked into records of their own).
+ */
+const RECORD_READ_MAX_BYTES = 4 * 1024 * 1024;
+
+/** Writes the puts in parallel batches, each one message on the item's subject. */
+export function putAll({ stream, wait, signal }: BucketCall, puts: Puts): Promise<void> {
+  return inBatches(
+    [...puts],
+    ([key, put]) =>
+      stream.js.publish(
+        stream.subjectPrefix + key,
+        put.payload,
+        put.ttlSeconds === undefined ? undefined : { ttl: String(put.ttlSeconds) },
+      ),
+    wait,
+    signal,
+  );
 }
 
 /**
- * Removes the record's matching items with stream purges, which leave no marker behind (a KV
- * purge leaves one per key, and listings would then return every key ever written). A whole
- * record goes in one request; a key set needs no listing, purging an absent key is a no-op.
+ * Removes the record's matching items with purges by subject, which leave no marker behind. A
+ * whole record goes in one request; a key set needs no listing, purging an absent key is a no-op.
  */
 export async function deleteMatching(
   call: BucketCall,
@@ -45,7 +65,56 @@ export async function deleteMatching(
   await inBatches(doomed, (token) => purge(itemKey(idToken, token)), wait, signal);
 }
 
-/** The record's key tokens, ascending (= key byte order). */
+/** A live item of a record, by its encoded key. */
+export interface RecordEntry {
+  keyToken: string;
+  item: KvItem;
+}
+
+/**
+ * Every live item of a record in one direct get (`multi_last` on the record's subject filter,
+ * server ≥ 2.11): the server finds the subjects in its subject tree, so the cost follows the
+ * record's size, not the namespace's. `undefined` when the record is too large for one response
+ * (over 1,024 items or {@link RECORD_READ_MAX_BYTES}); the caller then lists and fetches a page.
+ * Entries come back sorted by key; expired ones are left out.
+ */
+export async function readRecord(
+  { stream, wait, signal }: BucketCall,
+  idToken: string,
+  now: number,
+): Promise<RecordEntry[] | undefined> {
+  let messages: StoredMsg[];
+  try {
+    messages = await wait(
+      (async () => {
+        const iterator = await stream.jsm.direct.getLastMessagesFor(stream.name, {
+          multi_last: [stream.subjectPrefix + recordFilter(idToken)],
+          max_bytes: RECORD_READ_MAX_BYTES,
+        });
+        const collected: StoredMsg[] = [];
+        for await (const message of iterator) collected.push(message);
+        return collected;
+      })(),
+      signal,
+    );
+  } catch (error) {
+    if (isTooManyResults(error)) return undefined;
+    throw error;
+  }
+  // A response cut short by max_bytes says how many messages it left out.
+  if ((messages.at(-1)?.pending ?? 0) > 0) return undefined;
+  const skip = stream.subjectPrefix.length;
+  const entries: RecordEntry[] = [];
+  for (const message of messages) {
+    const encoded = splitItemKey(message.subject.slice(skip));
+    if (encoded?.idToken !== idToken) continue;
+    const item = toItem(encoded.keyToken, message, now);
+    if (item) entries.push({ keyToken: encoded.keyToken, item });
+  }
+  return entries.sort((a, b) => (a.keyToken < b.keyToken ? -1 : a.keyToken > b.keyToken ? 1 : 0));
+}
+
+/** The record's key tokens, ascending (= key byte order), expired items included. */
 export async function recordTokens(call: BucketCall, idToken: string): Promise<string[]> {
   const tokens: string[] = [];
   for (const name of await listKeys(call, recordFilter(idToken))) {
@@ -56,33 +125,59 @@ export async function recordTokens(call: BucketCall, idToken: string): Promise<s
 }
 
 /**
- * Names of the keys matching a subject filter, in no particular order (a key purged with the KV
- * API before this version still shows up; {@link fetchItem} then finds no value).
- *
- * One stream-info request with a subject filter, bounded by the request timeout. Not
- * `kv.keys()`: it lists through an ordered push consumer that ends on the message whose
- * "pending" is 0, or else on an idle heartbeat, which the client sets to 30 s (overriding the
- * KV's 5 s). When keys still pending are purged or rewritten while it lists (a chunked value
- * being overwritten), that message never comes and every write postpones the heartbeat: the
- * listing hung until the caller's 30 s deadline, and a consumer reset could list keys twice.
+ * Names of the keys matching a subject filter, in no particular order, from stream-info requests
+ * with a subject filter (paged: the server details at most 100,000 subjects per response). NATS
+ * 2.11+ answers from its subject tree in time proportional to the matches; 2.9 walks every
+ * subject of every message block, so on it this costs time proportional to the namespace.
  */
 export async function listKeys({ stream, wait, signal }: BucketCall, filter: string): Promise<string[]> {
-  const info = await wait(
-    stream.jsm.streams.info(stream.name, { subjects_filter: stream.subjectPrefix + filter }),
-    signal,
-  );
   const skip = stream.subjectPrefix.length;
-  return Object.keys(info.state.subjects ?? {}).map((subject) => subject.slice(skip));
+  const names: string[] = [];
+  for (let offset = 0; ; ) {
+    const info = await wait(
+      stream.jsm.streams.info(stream.name, { subjects_filter: stream.subjectPrefix + filter, offset }),
+      signal,
+    );
+    const subjects = Object.keys(info.state.subjects ?? {});
+    for (const subject of subjects) names.push(subject.slice(skip));
+    const { total = 0 } = info as { total?: number };
+    offset += subjects.length;
+    if (subjects.length === 0 || offset >= total) return names;
+  }
 }
 
-/** One item, or `undefined` when it was deleted since its key was listed. */
-export async function fetchItem(kv: KV, idToken: string, keyToken: string): Promise<KvItem | undefined> {
-  const entry = await kv.get(itemKey(idToken, keyToken));
-  if (entry?.operation !== "PUT") return undefined;
-  const { value, chunked } = decodeValue(entry.value);
-  const item: KvItem = { key: decodeToken(keyToken)!, value };
+/** One item, or `undefined` when it is absent, deleted since its key was listed, or expired. */
+export async function fetchItem(
+  stream: BucketStream,
+  idToken: string,
+  keyToken: string,
+  now: number,
+): Promise<KvItem | undefined> {
+  const query = { last_by_subj: stream.subjectPrefix + itemKey(idToken, keyToken) };
+  const message = stream.direct
+    ? await stream.jsm.direct.getMessage(stream.name, query)
+    : await stream.jsm.streams.getMessage(stream.name, query);
+  return message ? toItem(keyToken, message, now) : undefined;
+}
+
+/** The item a stored message holds; `undefined` for KV delete/purge markers and expired items. */
+function toItem(keyToken: string, message: StoredMsg, now: number): KvItem | undefined {
+  // Markers of KV-API deletes by versions before stream purges; never written now.
+  if (message.header?.get("KV-Operation")) return undefined;
+  const key = decodeToken(keyToken);
+  if (!key) return undefined;
+  const { value, chunked, expiresAt } = decodeValue(message.data);
+  // The server removes an expired item within a second or so; until then it is already gone.
+  if (expiresAt !== undefined && expiresAt <= now) return undefined;
+  const item: KvItem = { key, value };
   if (chunked) item.chunked = true;
+  if (expiresAt !== undefined) item.expiresAt = expiresAt;
   return item;
+}
+
+/** The server refused a `multi_last` request matching more than 1,024 subjects. */
+function isTooManyResults(error: unknown): boolean {
+  return typeof error === "object" && error !== null && (error as { code?: unknown }).code === 413;
 }
 
 /** The tokens (ascending) that `predicate` selects; for `keys`, those present. */

@@ -5,7 +5,8 @@ import { NatsLink } from "./nats-link.js";
 import { isServerUrl, parseServerUrl, readNatsOptions, type ServerAddress } from "./nats-options.js";
 
 /**
- * The `nats` backend type: KeyValue on NATS JetStream KV (server 2.9 or later, JetStream on).
+ * The `nats` backend type: KeyValue on NATS JetStream (server 2.11 or later for TTL and reads
+ * independent of the namespace's size; 2.9 still works without them), JetStream on.
  * Options: `url` (required; `env:NAME` / `file:/path` allowed; may carry `user:pass@` or
  * `token@`), `bucketPrefix` (default `prism`), `replicas` (1), `connectTimeoutMs` (3000),
  * `requestTimeoutMs` (5000), `maxValueBytes` (1 MiB, lowered to the server's max_payload).
@@ -30,7 +31,7 @@ export const natsDriver: BackendDriver = {
       ...options,
       backendName: name,
       address,
-      onConnected: (maxPayloadBytes) => keyvalue?.fitToServer(maxPayloadBytes),
+      onConnected: (maxPayloadBytes, version) => keyvalue?.fitToServer(maxPayloadBytes, version),
     });
     keyvalue = new NatsKeyValue(link, name, options.maxValueBytes);
     // Connect now if we can, so capabilities reflect the server before the first request. A

@@ -13,6 +13,7 @@ import {
   type ScanOptions,
   type ScanResult,
   type ScanRow,
+  takePage,
   throwIfAborted,
   unsupported,
   type WriteOptions,
@@ -26,9 +27,11 @@ import {
   listKeys,
   type Puts,
   putAll,
+  readRecord,
   recordTokens,
   selectTokens,
 } from "./bucket-items.js";
+import { type BucketStream, type ServerFeatures, serverFeatures } from "./buckets.js";
 import { isBucketGone, isStreamNotFound, toPrismError } from "./errors.js";
 import { type Claim, claimKey } from "./idempotency.js";
 import {
@@ -43,20 +46,21 @@ import {
   splitItemKey,
 } from "./key-encoding.js";
 import type { NatsLink, NatsSession } from "./nats-link.js";
-import { encodeValue, VALUE_HEADER_BYTES } from "./value-encoding.js";
+import { encodeValue, VALUE_OVERHEAD_BYTES } from "./value-encoding.js";
 
 /** NATS servers' default `max_payload`. */
 const DEFAULT_MAX_PAYLOAD_BYTES = 1024 * 1024;
 
 /**
- * KeyValue on NATS JetStream KV: one bucket per namespace, one KV entry per item (see
- * `key-encoding.ts` for the keys and `value-encoding.ts` for the values). NATS 2.9 has neither
- * per-key TTL (it came in 2.11) nor multi-key transactions, so `ttl` and `atomicMutate` are not
- * declared.
+ * KeyValue on NATS JetStream: one stream per namespace (a KV bucket's stream, used directly), one
+ * message per item (see `key-encoding.ts` for the subjects and `value-encoding.ts` for the
+ * payloads; ADR-0010 for why). NATS has no multi-subject transactions, so `atomicMutate` is not
+ * declared; `ttl` is, on servers with per-message TTL (2.11+).
  *
- * Reads list a record's keys with a subject filter, then fetch values in parallel batches. A scan
- * lists every key of the bucket on each page (JetStream keeps no ordered index), so a full scan
- * costs O(keys² / page size) key listings: fine for backfills of modest namespaces, not huge ones.
+ * A record is read in one `multi_last` direct get on its subject filter, a key set by one direct
+ * get per key: neither walks the namespace. A scan lists the namespace's subjects on each page
+ * (JetStream keeps no ordered index), so a full scan costs O(keys² / page size): fine for
+ * backfills of modest namespaces, not huge ones.
  */
 export class NatsKeyValue implements KeyValueBackend {
   readonly capabilities: KeyValueCapabilities;
@@ -67,19 +71,26 @@ export class NatsKeyValue implements KeyValueBackend {
     private readonly maxValueBytes: number,
   ) {
     // Until a server tells its max_payload, assume the NATS default: a value (plus its header
-    // byte) above it would be refused, and chunking layers size chunks by this number.
+    // and expiry) above it would be refused, and chunking layers size chunks by this number.
     this.capabilities = { ttl: false, atomicMutate: false, maxItemValueBytes: 0 };
-    this.fitToServer(DEFAULT_MAX_PAYLOAD_BYTES);
+    this.fitToServer(DEFAULT_MAX_PAYLOAD_BYTES, undefined);
   }
 
   /**
-   * Declares the value size the connected server accepts in one message: a KV put is one
-   * message without headers whose payload is the header byte plus the value (the subject does
-   * not count against max_payload).
+   * Declares what the connected server accepts: the value size of one message (its payload is
+   * the value plus at most {@link VALUE_OVERHEAD_BYTES} of header, expiry and `Nats-TTL`; the
+   * subject does not count against max_payload), and TTL when it has per-message TTL.
    */
-  fitToServer(maxPayloadBytes: number): void {
-    this.capabilities.maxItemValueBytes = Math.min(this.maxValueBytes, maxPayloadBytes - VALUE_HEADER_BYTES);
+  fitToServer(maxPayloadBytes: number, version: string | undefined): void {
+    this.features = serverFeatures(version);
+    this.capabilities.ttl = this.features.messageTtl;
+    this.capabilities.maxItemValueBytes = Math.min(
+      this.maxValueBytes,
+      maxPayloadBytes - VALUE_OVERHEAD_BYTES,
+    );
   }
+
+  private features: ServerFeatures = serverFeatures(undefined);
 
   async put(namespace: string, id: string, items: KvItem[], options: WriteOptions): Promise<WriteResult> {
     const puts = this.preparePuts(encodeId(id), items);
@@ -89,14 +100,31 @@ export class NatsKeyValue implements KeyValueBackend {
   async get(namespace: string, id: string, predicate: KeyPredicate, options: GetOptions): Promise<GetResult> {
     return this.read(namespace, options.signal, { items: [], more: false }, async (call) => {
       const idToken = encodeId(id);
+      const now = Date.now();
+      const after = options.after && encodeToken(options.after);
+      if (predicate.kind !== "keys" && call.stream.multiLast) {
+        const entries = await readRecord(call, idToken, now);
+        if (entries) {
+          const wanted = new Set(
+            selectTokens(
+              entries.map((entry) => entry.keyToken),
+              predicate,
+            ),
+          );
+          const items = entries
+            .filter((entry) => wanted.has(entry.keyToken) && (after === undefined || entry.keyToken > after))
+            .map((entry) => entry.item);
+          const { page, more } = takePage(items, itemBytes, options);
+          return { items: page, more };
+        }
+      }
       // The gateway sends a key set sorted and unique, and encoding keeps that order: no listing.
       let tokens =
         predicate.kind === "keys"
           ? predicate.keys.map(encodeToken)
           : selectTokens(await recordTokens(call, idToken), predicate);
-      const after = options.after && encodeToken(options.after);
       if (after !== undefined) tokens = tokens.filter((token) => token > after);
-      const fetch = (token: string) => fetchItem(call.kv, idToken, token);
+      const fetch = (token: string) => fetchItem(call.stream, idToken, token, now);
       const { page, more } = await fetchPage(tokens, fetch, itemBytes, options, call.wait, call.signal);
       return { items: page, more };
     });
@@ -143,6 +171,7 @@ export class NatsKeyValue implements KeyValueBackend {
 
   async scan(namespace: string, options: ScanOptions): Promise<ScanResult> {
     return this.read(namespace, options.signal, { rows: [], more: false }, async (call) => {
+      const now = Date.now();
       const after = options.after && {
         idToken: encodeId(options.after.id),
         keyToken: encodeToken(options.after.key),
@@ -159,7 +188,7 @@ export class NatsKeyValue implements KeyValueBackend {
       }
       entries.sort(compareEncoded);
       const fetch = async (entry: (typeof entries)[number]): Promise<ScanRow | undefined> => {
-        const item = await fetchItem(call.kv, entry.idToken, entry.keyToken);
+        const item = await fetchItem(call.stream, entry.idToken, entry.keyToken, now);
         return item && { id: entry.id, item };
       };
       const rowBytes = (row: ScanRow) => itemBytes(row.item);
@@ -186,10 +215,8 @@ export class NatsKeyValue implements KeyValueBackend {
     try {
       throwIfAborted(signal);
       session = await this.link.session(signal);
-      const kv = await this.wait(session.buckets.forRead(namespace), signal);
-      return kv
-        ? await body({ kv, stream: session.buckets.stream(namespace), wait: this.wait, signal })
-        : empty;
+      const stream = await this.wait(session.buckets.forRead(namespace), signal);
+      return stream ? await body({ stream, wait: this.wait, signal }) : empty;
     } catch (error) {
       if (!isStreamNotFound(error)) throw toPrismError(error, this.backendName, signal);
       session?.buckets.forget(namespace);
@@ -212,16 +239,22 @@ export class NatsKeyValue implements KeyValueBackend {
       const session = await this.link.session(signal);
       let claim: Claim | undefined;
       if (idempotencyKey !== undefined) {
-        const claimed = await this.onBucket(session, namespace, "idempotency", signal, (kv) =>
-          claimKey(kv, idempotencyKey, this.wait, signal),
+        const claimed = await this.onBucket(
+          () => session.buckets.forIdempotency(namespace),
+          () => session.buckets.forget(namespace),
+          signal,
+          (kv: KV) => claimKey(kv, idempotencyKey, this.wait, signal),
         );
         if (claimed === "replayed") return { replayed: true };
         claim = claimed;
       }
       try {
         throwIfAborted(signal);
-        await this.onBucket(session, namespace, "data", signal, (kv) =>
-          apply({ kv, stream: session.buckets.stream(namespace), wait: this.wait, signal }),
+        await this.onBucket(
+          () => session.buckets.forWrite(namespace),
+          () => session.buckets.forget(namespace),
+          signal,
+          (stream: BucketStream) => apply({ stream, wait: this.wait, signal }),
         );
       } catch (error) {
         // Not applied, or not wholly: free the key so that the client's retry applies the write.
@@ -235,22 +268,19 @@ export class NatsKeyValue implements KeyValueBackend {
   }
 
   /** Runs `body` on a bucket, recreating the bucket once when it turns out to be gone. */
-  private async onBucket<T>(
-    session: NatsSession,
-    namespace: string,
-    which: "data" | "idempotency",
+  private async onBucket<B, T>(
+    open: () => Promise<B>,
+    forget: () => void,
     signal: AbortSignal | undefined,
-    body: (kv: KV) => Promise<T>,
+    body: (bucket: B) => Promise<T>,
   ): Promise<T> {
     for (let attempt = 1; ; attempt++) {
-      const opening =
-        which === "data" ? session.buckets.forWrite(namespace) : session.buckets.forIdempotency(namespace);
-      const kv = await this.wait(opening, signal);
+      const bucket = await this.wait(open(), signal);
       try {
-        return await body(kv);
+        return await body(bucket);
       } catch (error) {
         if (attempt > 1 || !isBucketGone(error)) throw error;
-        session.buckets.forget(namespace);
+        forget();
       }
     }
   }
@@ -258,8 +288,9 @@ export class NatsKeyValue implements KeyValueBackend {
   /** Validates and encodes the items of a put before anything is written. */
   private preparePuts(idToken: string, items: KvItem[]): Puts {
     const puts: Puts = new Map();
+    const now = Date.now();
     for (const item of items) {
-      if (item.expiresAt !== undefined) throw unsupported("nats", "keyvalue.ttl");
+      if (item.expiresAt !== undefined && !this.capabilities.ttl) throw unsupported("nats", "keyvalue.ttl");
       if (item.value.length > this.capabilities.maxItemValueBytes) {
         throw new PrismError("InvalidArgument", "value is larger than the backend stores in one item", {
           reason: "VALUE_TOO_LARGE",
@@ -269,7 +300,15 @@ export class NatsKeyValue implements KeyValueBackend {
       }
       const key = checkedKey(itemKey(idToken, encodeToken(item.key)), "key");
       puts.delete(key);
-      puts.set(key, encodeValue(item.value, item.chunked === true));
+      const payload = encodeValue(item.value, item.chunked === true, item.expiresAt);
+      // The server removes the item once its TTL (whole seconds, at least 1) has passed; reads
+      // leave it out from `expiresAt` on, whichever comes first.
+      puts.set(
+        key,
+        item.expiresAt === undefined
+          ? { payload }
+          : { payload, ttlSeconds: Math.max(1, Math.ceil((item.expiresAt - now) / 1000)) },
+      );
     }
     return puts;
   }

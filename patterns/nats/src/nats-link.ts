@@ -2,7 +2,7 @@ import { type JetStreamManager, jetstream, jetstreamManager } from "@nats-io/jet
 import { Kvm } from "@nats-io/kv";
 import { connect, type NatsConnection } from "@nats-io/transport-node";
 import { abortError, type PrismError, throwIfAborted } from "@prism/core";
-import { type BucketSettings, Buckets } from "./buckets.js";
+import { type BucketSettings, Buckets, serverFeatures } from "./buckets.js";
 import { toPrismError, unavailable } from "./errors.js";
 import type { ServerAddress } from "./nats-options.js";
 
@@ -20,8 +20,8 @@ export interface LinkSettings extends BucketSettings {
   address: ServerAddress;
   connectTimeoutMs: number;
   requestTimeoutMs: number;
-  /** Told the server's message size limit after each (re)connection. */
-  onConnected?: (maxPayloadBytes: number) => void;
+  /** Told the server's message size limit and version after each (re)connection. */
+  onConnected?: (maxPayloadBytes: number, version: string | undefined) => void;
 }
 
 /**
@@ -118,9 +118,11 @@ export class NatsLink {
       });
       // Also checks that JetStream is enabled for the account (one round trip).
       const jsm = await jetstreamManager(nc, { timeout: requestTimeoutMs });
-      const kvm = new Kvm(jetstream(nc, { timeout: requestTimeoutMs }));
+      const js = jetstream(nc, { timeout: requestTimeoutMs });
+      const kvm = new Kvm(js);
       if (this.#closing) throw new Error("backend closed while connecting");
-      const session: NatsSession = { nc, jsm, buckets: new Buckets(kvm, jsm, this.settings) };
+      const features = serverFeatures(nc.info?.version);
+      const session: NatsSession = { nc, jsm, buckets: new Buckets(kvm, jsm, js, this.settings, features) };
       this.adopt(session);
       return session;
     } catch (error) {
@@ -151,7 +153,7 @@ export class NatsLink {
   private markConnected(nc: NatsConnection): void {
     this.#connected = true;
     const maxPayload = nc.info?.max_payload;
-    if (maxPayload !== undefined) this.settings.onConnected?.(maxPayload);
+    if (maxPayload !== undefined) this.settings.onConnected?.(maxPayload, nc.info?.version);
   }
 
   private markLost(): void {

@@ -1,5 +1,5 @@
 import { type ChildProcess, spawn, spawnSync } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -12,10 +12,13 @@ import { natsDriver } from "./index.js";
 const ALL = { limitItems: 100, limitBytes: 1 << 20 };
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
+/** The stack's own nats-server build (ADR-0010), else one on PATH (the Debian fallback). */
 function natsServerBinary(): string {
+  const stack = process.env.PRISM_STACK_DIR ?? join(import.meta.dirname, "../../../.stack");
+  const own = join(stack, "nats/bin/nats-server");
+  if (existsSync(own)) return own;
   const found = spawnSync("sh", ["-c", "command -v nats-server"], { encoding: "utf8" }).stdout.trim();
-  if (!found)
-    throw new Error("nats-server is not installed: run `pnpm stack up` (it installs the Debian package)");
+  if (!found) throw new Error("nats-server is not installed: run `pnpm stack install nats`");
   return found;
 }
 

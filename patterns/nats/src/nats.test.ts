@@ -1,6 +1,7 @@
 import { randomBytes } from "node:crypto";
 import { tmpdir } from "node:os";
-import { jetstreamManager } from "@nats-io/jetstream";
+import { jetstream, jetstreamManager } from "@nats-io/jetstream";
+import { Kvm } from "@nats-io/kv";
 import { connect } from "@nats-io/transport-node";
 import { type Backend, isPrismError, type KeyValueBackend } from "@prism/core";
 import { b, freshNamespace, keyValueConformance } from "@prism/core/conformance";
@@ -12,6 +13,7 @@ const shownUrl = url.replace(/\/\/[^@/]*@/, "//***@");
 // A prefix of this run's own, so the buckets it creates can be removed afterwards.
 const bucketPrefix = `prismtest-${randomBytes(4).toString("hex")}`;
 const ALL = { limitItems: 10_000, limitBytes: 64 << 20 };
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, Math.max(0, ms)));
 
 /** Opens the backend on the test server, failing (never skipping) with a hint when it is down. */
 async function openNats(): Promise<Backend> {
@@ -52,8 +54,11 @@ describe("nats backend", () => {
   });
   afterAll(() => backend?.close());
 
-  it("declares what NATS 2.9 can do, and a value limit the server accepts", () => {
-    expect(kv.capabilities.ttl).toBe(false);
+  it("declares TTL on NATS 2.11+ (per-message TTL), no atomic mutate, and a value limit the server accepts", async () => {
+    const nc = await connect({ servers: url, timeout: 2000 });
+    const [major = 0, minor = 0] = (nc.info?.version ?? "").split(".").map(Number);
+    await nc.close();
+    expect(kv.capabilities.ttl).toBe(major > 2 || (major === 2 && minor >= 11));
     expect(kv.capabilities.atomicMutate).toBe(false);
     expect(kv.capabilities.maxItemValueBytes).toBeGreaterThan(512 * 1024);
     expect(kv.capabilities.maxItemValueBytes).toBeLessThanOrEqual(1024 * 1024);
@@ -160,6 +165,96 @@ describe("nats backend", () => {
     ]);
   });
 
+  it("reads records too large for one multi-subject read: over 1,024 items, or over 4 MiB", async () => {
+    const ns = freshNamespace();
+    const many = Array.from({ length: 1100 }, (_, i) => ({
+      key: b(`k${String(i).padStart(4, "0")}`),
+      value: b("v"),
+    }));
+    await kv.put(ns, "many", many, {});
+    const big = new Uint8Array(kv.capabilities.maxItemValueBytes).fill(3);
+    await kv.put(
+      ns,
+      "big",
+      Array.from({ length: 6 }, (_, i) => ({ key: b(`b${i}`), value: big })),
+      {},
+    );
+    const keysOf = (items: { key: Uint8Array }[]) => items.map((item) => Buffer.from(item.key).toString());
+    const all = await kv.get(ns, "many", { kind: "all" }, ALL);
+    expect(keysOf(all.items)).toEqual(many.map((item) => Buffer.from(item.key).toString()));
+    const page = await kv.get(
+      ns,
+      "many",
+      { kind: "range", start: b("k0500"), end: b("k0600") },
+      {
+        limitItems: 10,
+        limitBytes: 1 << 20,
+        after: b("k0504"),
+      },
+    );
+    expect(keysOf(page.items)).toEqual(Array.from({ length: 10 }, (_, i) => `k0${505 + i}`));
+    expect(page.more).toBe(true);
+    const bigPage = await kv.get(ns, "big", { kind: "all" }, { limitItems: 100, limitBytes: 1 });
+    expect(keysOf(bigPage.items)).toEqual(["b0"]);
+    expect(bigPage.more).toBe(true);
+    const bigAll = await kv.get(ns, "big", { kind: "all" }, ALL);
+    expect(keysOf(bigAll.items)).toEqual(["b0", "b1", "b2", "b3", "b4", "b5"]);
+    expect(bigAll.items.every((item) => item.value.length === big.length)).toBe(true);
+  });
+
+  it("reads a namespace written by the earlier layout, and updates its stream in place on the first write", async () => {
+    const ns = freshNamespace();
+    const nc = await connect({ servers: url, timeout: 2000 });
+    try {
+      // What earlier versions made: a KV bucket without direct gets or TTL, values with a header byte.
+      const old = await new Kvm(jetstream(nc)).create(`${bucketPrefix}_${ns}`, {
+        history: 1,
+        allow_direct: false,
+        maxValueSize: 1024 * 1024 + 1,
+      });
+      await old.put("kc4.k", Uint8Array.of(0, 0x6f, 0x6c, 0x64)); // id "a", key "": "old"
+      const read = await kv.get(ns, "a", { kind: "all" }, ALL);
+      expect(read.items.map((item) => Buffer.from(item.value).toString())).toEqual(["old"]);
+      await kv.put(ns, "a", [{ key: b("t"), value: b("new"), expiresAt: Date.now() + 60_000 }], {});
+      const jsm = await jetstreamManager(nc);
+      const { config } = await jsm.streams.info(`KV_${bucketPrefix}_${ns}`);
+      expect(config.allow_direct).toBe(true);
+      expect(config.allow_msg_ttl).toBe(true);
+      const after = await kv.get(ns, "a", { kind: "all" }, ALL);
+      expect(after.items.map((item) => Buffer.from(item.value).toString())).toEqual(["old", "new"]);
+    } finally {
+      await nc.close();
+    }
+  });
+
+  it("leaves expired items out before the server removes them, and lets the server remove them", async () => {
+    const ns = freshNamespace();
+    const expiresAt = Date.now() + 300;
+    await kv.put(
+      ns,
+      "r",
+      [
+        { key: b("t"), value: b("v"), expiresAt },
+        { key: b("u"), value: b("v") },
+      ],
+      {},
+    );
+    await sleep(expiresAt - Date.now() + 20);
+    // The server's TTL is whole seconds: the message is still stored, but no read returns it.
+    const nc = await connect({ servers: url, timeout: 2000 });
+    const jsm = await jetstreamManager(nc);
+    const stored = async () => (await jsm.streams.info(`KV_${bucketPrefix}_${ns}`)).state.messages;
+    expect(await stored()).toBe(2);
+    expect(
+      (await kv.get(ns, "r", { kind: "all" }, ALL)).items.map((i) => Buffer.from(i.key).toString()),
+    ).toEqual(["u"]);
+    expect((await kv.get(ns, "r", { kind: "keys", keys: [b("t")] }, ALL)).items).toEqual([]);
+    expect((await kv.scan(ns, ALL)).rows.map((row) => Buffer.from(row.item.key).toString())).toEqual(["u"]);
+    for (let waited = 0; waited < 3000 && (await stored()) > 1; waited += 100) await sleep(100);
+    expect(await stored()).toBe(1);
+    await nc.close();
+  });
+
   it("stops waiting when the caller's signal fires mid-call", async () => {
     const ns = freshNamespace();
     const items = Array.from({ length: 200 }, (_, i) => ({ key: b(`k${i}`), value: new Uint8Array(1024) }));
@@ -179,8 +274,9 @@ describe("nats backend, server unreachable", () => {
       options: { url: "nats://user:hunter2@127.0.0.1:1", connectTimeoutMs: 500, maxValueBytes: 8 << 20 },
       dataDir: tmpdir(),
     });
-    // Until a server says otherwise, values fit the NATS default max_payload with their header byte.
-    expect(down.keyvalue!.capabilities.maxItemValueBytes).toBe(1024 * 1024 - 1);
+    // Until a server says otherwise, values fit the NATS default max_payload with their overhead.
+    expect(down.keyvalue!.capabilities.maxItemValueBytes).toBe(1024 * 1024 - 64);
+    expect(down.keyvalue!.capabilities.ttl).toBe(false);
     const error: unknown = await down.keyvalue!.get("ns", "r", { kind: "all" }, ALL).catch((e: unknown) => e);
     expect(isPrismError(error, "Unavailable")).toBe(true);
     expect((error as Error).message).toBe("backend nats-down is unavailable");

@@ -14,8 +14,12 @@ export const PORTS = {
   gremlin: 18182,
 } as const;
 
-/** Versions fetched from Maven Central; Kafka 3.9.x is the last 3.x line (KRaft, runs on Java 17). */
+/**
+ * Versions fetched from Maven Central (Kafka 3.9.x is the last 3.x line: KRaft, runs on Java 17)
+ * and, for NATS, built with `go install` from the Go module proxy (ADR-0010).
+ */
 export const VERSIONS = {
+  nats: "2.15.2",
   kafka: "3.9.1",
   scala: "2.13",
   tinkerpop: "3.7.4",

@@ -16,6 +16,7 @@ export {
   stackDir,
   stackEndpoints,
 } from "./config.js";
+export { deleteNatsStreams, natsServerBinary } from "./nats.js";
 export { SERVER_NAMES, type ServerName } from "./server.js";
 export {
   installServer,
