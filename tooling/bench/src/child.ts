@@ -10,6 +10,8 @@ export interface ChildServer {
   readonly pid: number;
   /** `host:port` the child reported it listens on. */
   readonly address: string;
+  /** The process itself, e.g. for IPC with a preloaded probe. */
+  readonly process: ChildProcess;
   /** SIGTERM, then SIGKILL if it has not exited within `graceMs`. Idempotent. */
   stop(graceMs?: number): Promise<void>;
 }
@@ -24,6 +26,8 @@ export interface ChildSpec {
   env: NodeJS.ProcessEnv;
   /** Extra node flags, e.g. `--cpu-prof`. */
   nodeArgs?: readonly string[];
+  /** Extra modules to preload (`--import`), after the orphan guard. */
+  preload?: readonly string[];
   /** Milliseconds to wait for the "listening on host:port" line on stderr. */
   readyTimeoutMs?: number;
 }
@@ -48,7 +52,13 @@ export async function startChild(spec: ChildSpec): Promise<ChildServer> {
   const guard = import.meta.resolve("./orphan-guard.ts");
   const child = spawn(
     process.execPath,
-    [...(spec.nodeArgs ?? []), "--import", tsx, "--import", guard, spec.entry, ...spec.args],
+    [
+      ...(spec.nodeArgs ?? []),
+      ...["--import", tsx, "--import", guard],
+      ...(spec.preload ?? []).flatMap((module) => ["--import", module]),
+      spec.entry,
+      ...spec.args,
+    ],
     { cwd: spec.cwd, env: spec.env, stdio: ["ignore", "pipe", "pipe", "ipc"] },
   );
   live.add(child);
@@ -69,7 +79,7 @@ export async function startChild(spec: ChildSpec): Promise<ChildServer> {
         clearTimeout(timer);
       }
     };
-    return { name: spec.name, pid: child.pid!, address, stop };
+    return { name: spec.name, pid: child.pid!, address, process: child, stop };
   } catch (error) {
     child.kill("SIGKILL");
     // A child that never spawned (no pid) never emits "exit".

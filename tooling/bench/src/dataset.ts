@@ -42,14 +42,37 @@ export function recordValue(index: number, dataset: Dataset): Uint8Array {
 }
 
 /**
- * Every record's encoded `GetRequest` (without gRPC framing).
+ * The encoded `GetRequest` (without gRPC framing) of every record, or of the records `indices` lists.
  *
  * @example encodedRequests("bench-kv", dataset)[7] // GetRequest{namespace, id: "rec-000007"}
  */
-export function encodedRequests(namespace: string, dataset: Dataset): Uint8Array[] {
-  return Array.from({ length: dataset.records }, (_, i) =>
+export function encodedRequests(
+  namespace: string,
+  dataset: Dataset,
+  indices?: readonly number[],
+): Uint8Array[] {
+  const list = indices ?? Array.from({ length: dataset.records }, (_, i) => i);
+  return list.map((i) =>
     toBinary(GetRequestSchema, create(GetRequestSchema, { namespace, id: recordId(i) })),
   );
+}
+
+/**
+ * `count` record indices drawn uniformly from `0 … records − 1` by a seeded generator (mulberry32),
+ * so every run reads the same "random" records.
+ *
+ * @example randomIndices(1_000_000, 3, 1) // e.g. [614_321, 12_077, 930_118]
+ */
+export function randomIndices(records: number, count: number, seed: number): number[] {
+  let state = seed >>> 0;
+  const next = (): number => {
+    state = (state + 0x6d2b79f5) >>> 0;
+    let t = state;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 2 ** 32;
+  };
+  return Array.from({ length: count }, () => Math.floor(next() * records));
 }
 
 /**

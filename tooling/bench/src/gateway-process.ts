@@ -13,6 +13,8 @@ export interface GatewaySetup {
   env?: Record<string, string>;
   /** Extra node flags, e.g. `--cpu-prof`. */
   nodeArgs?: string[];
+  /** Extra modules to preload (`--import`), e.g. the event-loop delay probe. */
+  preload?: string[];
 }
 
 /** Environment variables that would override the bench's config in the gateway. */
@@ -57,6 +59,7 @@ export async function startGatewayProcess(setup: GatewaySetup): Promise<ChildSer
       cwd: REPO_ROOT,
       env,
       nodeArgs: setup.nodeArgs ?? [],
+      preload: setup.preload ?? [],
     });
     return {
       ...child,

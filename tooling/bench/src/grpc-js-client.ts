@@ -26,7 +26,9 @@ export class GrpcJsLoadClient implements KvLoadClient {
           "grpc.max_receive_message_length": 64 << 20,
         }),
     );
-    this.requests = encodedRequests(target.namespace, target.dataset).map((bytes) => Buffer.from(bytes));
+    this.requests = encodedRequests(target.namespace, target.dataset, target.indices).map((bytes) =>
+      Buffer.from(bytes),
+    );
     this.expectedLength = expectedResponse(0, target.dataset).length;
   }
 

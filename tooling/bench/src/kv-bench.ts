@@ -1,14 +1,13 @@
 import { availableParallelism } from "node:os";
-import { join } from "node:path";
-import { type ChildServer, REPO_ROOT, startChild } from "./child.js";
+import type { ChildServer } from "./child.js";
 import { type Dataset, MEMORY_NAMESPACE, POSTGRES_NAMESPACE } from "./dataset.js";
-import { startGatewayProcess } from "./gateway-process.js";
 import type { LoadOptions } from "./load.js";
 import { type ClientKind, createLoadClient } from "./load-client.js";
 import { measureRound, type Round, summarizeTarget, type Target } from "./measure.js";
 import { DirectPgReader } from "./pg-direct.js";
 import { preload, verify } from "./preload.js";
 import type { BenchSettings, Comparison } from "./report.js";
+import { startServers } from "./servers.js";
 
 /** Everything `pnpm bench kv` can be asked for. */
 export interface KvBenchOptions extends Dataset {
@@ -56,30 +55,16 @@ export async function runKvBench(
   const children: ChildServer[] = [];
   const targets: Target[] = [];
   try {
-    const bare = await startChild({
-      name: "bare",
-      entry: join(REPO_ROOT, "tooling/bench/src/bare-server.ts"),
-      args: [
-        ...["--records", `${dataset.records}`, "--value-bytes", `${dataset.valueBytes}`],
-        ...["--namespace", MEMORY_NAMESPACE],
-      ],
-      cwd: REPO_ROOT,
-      env: process.env,
-      nodeArgs: cpuProfileArgs(options, "bare"),
-    });
-    children.push(bare);
-    const gateway = await startGatewayProcess({
-      backends: {
-        mem: { type: "memory" },
-        ...(postgres
-          ? { pg: { type: "postgres", url: "env:PRISM_BENCH_PG_URL", poolSize: options.pgPoolSize } }
-          : {}),
+    const { bare, gateway } = await startServers(
+      {
+        dataset,
+        postgres,
+        pgUrl: options.pgUrl,
+        pgPoolSize: options.pgPoolSize,
+        ...(options.cpuProfileDir ? { cpuProfileDir: options.cpuProfileDir } : {}),
       },
-      namespaces: { [MEMORY_NAMESPACE]: "mem", ...(postgres ? { [POSTGRES_NAMESPACE]: "pg" } : {}) },
-      env: { PRISM_BENCH_PG_URL: options.pgUrl },
-      nodeArgs: cpuProfileArgs(options, "gateway"),
-    });
-    children.push(gateway);
+      children,
+    );
 
     await verify(bare.address, MEMORY_NAMESPACE, dataset);
     await preload(gateway.address, MEMORY_NAMESPACE, dataset);
@@ -145,12 +130,6 @@ export async function runKvBench(
     await Promise.allSettled(targets.map((t) => t.close()));
     await Promise.allSettled(children.map((child) => child.stop()));
   }
-}
-
-/** `--cpu-prof` flags writing `<dir>/<child>/*.cpuprofile` when profiling was asked for. */
-function cpuProfileArgs(options: KvBenchOptions, child: string): string[] {
-  if (!options.cpuProfileDir) return [];
-  return ["--cpu-prof", `--cpu-prof-dir=${join(options.cpuProfileDir, child)}`];
 }
 
 function settingsOf(options: KvBenchOptions): BenchSettings {

@@ -12,7 +12,7 @@ export type ClientKind = "h2" | "grpc-js";
  */
 export interface KvLoadClient {
   /**
-   * `Get` of record `seq % records` on connection `seq % channels`; rejects on an error status or
+   * `Get` of record `seq % records` (or of `indices[seq % length]`) on connection `seq % channels`; rejects on an error status or
    * a response that is not the record's one item.
    *
    * @example await client.get(17)
@@ -30,6 +30,8 @@ export interface LoadTarget {
   channels: number;
   namespace: string;
   dataset: Dataset;
+  /** The records call `seq` reads, as `indices[seq % length]` (default: all, in order). */
+  indices?: readonly number[];
 }
 
 /**

@@ -1,5 +1,5 @@
 /**
- * `pnpm bench kv [--backend memory|postgres] [--duration 10] [--concurrency 32] [--warmup 3] …`
+ * `pnpm bench kv [--rate N | --records N[,N…] | --smoke] [options]`
  *
  * A benchmark, not a test: it measures the gateway side by side with its ceilings (DESIGN §10),
  * prints a table and one JSON line, and exits 0 whatever the numbers. It exits 1 only when it
@@ -8,90 +8,268 @@
 import { resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { type KvBenchOptions, runKvBench } from "./kv-bench.js";
+import { type RateBenchOptions, runRateBench } from "./latency-bench.js";
+import { formatRateJson, formatRateReport, rateFailures } from "./latency-report.js";
+import {
+  RECORD_BACKENDS,
+  type RecordBackend,
+  type RecordsBenchOptions,
+  runRecordsBench,
+} from "./records-bench.js";
+import { formatRecordsJson, formatRecordsReport, recordsFailures } from "./records-report.js";
 import { failedCalls, formatJson, formatReport } from "./report.js";
 
-const USAGE = `usage: pnpm bench kv [options]
-  --backend memory|postgres  postgres adds gateway-on-postgres vs direct pg (default memory)
-  --duration S               measured seconds per target per round (default 10)
-  --warmup S                 unrecorded seconds before each measured window (default 3)
-  --concurrency N            calls kept in flight (default 32)
+const USAGE = `usage: pnpm bench kv [options]                 closed loop: throughput at saturation
+       pnpm bench kv --rate N [options]        open loop: latency at N calls/s, four targets
+       pnpm bench kv --records N[,N…] --backend memory|sqlite|postgres|nats [options]
+                                               Get latency by namespace size
+       pnpm bench kv --smoke                   every mode, tiny and short (CI)
+  --backend B                closed loop: memory, or postgres (adds gateway-on-postgres vs direct pg);
+                             --rate: postgres (default, all four targets) or memory (bare and gateway only);
+                             --records: memory (default), sqlite, postgres or nats
+  --duration S               measured seconds per target per round (default 10; --rate 15)
+  --warmup S                 unrecorded seconds before each measured window (default 3; --records 2)
+  --concurrency N            calls in flight (closed loop) or most in flight (open loop) (default 32)
   --channels N               HTTP/2 connections the calls spread over (default 4)
   --client h2|grpc-js        load client: bare node:http2 gRPC (lean, default) or @grpc/grpc-js
-  --rounds N                 measured windows per target, alternating order (default 3)
-  --records N                record ids (default 1000), one 100-byte item each (--value-bytes)
+  --rounds N                 measured windows per target, alternating order (default 3; --rate 2)
+  --ids N                    record ids read (default 1000) by the closed and open loops
+  --value-bytes N            bytes of each record's one value (default 100; --rate 1024)
+  --loop-resolution MS       --rate: event-loop delay sampling interval in the servers (default 2)
+  --reload                   --records: write the records again even if postgres/NATS holds them
   --pg-pool N                connections of the gateway's postgres backend and of direct pg (default 10)
   --cpu-prof DIR             write V8 CPU profiles of the children into DIR/gateway and DIR/bare
-env: PRISM_TEST_POSTGRES_URL (default postgres://prism:prism@127.0.0.1:15432/prism; start it with pnpm stack up postgres)
+env: PRISM_TEST_POSTGRES_URL (default ${"postgres://prism:prism@127.0.0.1:15432/prism"}),
+     PRISM_TEST_NATS_URL (default nats://127.0.0.1:14222); start them with pnpm stack up
 `;
 
 const DEFAULT_PG_URL = "postgres://prism:prism@127.0.0.1:15432/prism";
+const DEFAULT_NATS_URL = "nats://127.0.0.1:14222";
+
+type Mode =
+  | { kind: "closed"; options: KvBenchOptions }
+  | { kind: "rate"; options: RateBenchOptions }
+  | { kind: "records"; options: RecordsBenchOptions }
+  | { kind: "smoke"; pgUrl: string; natsUrl: string };
 
 /** Parses and bounds the command line; throws a usage error listing every bad option. */
-function parseOptions(argv: string[]): KvBenchOptions {
+function parseMode(argv: string[]): Mode {
   const { values, positionals } = parseArgs({
     args: argv,
     allowPositionals: true,
     options: {
-      backend: { type: "string", default: "memory" },
-      duration: { type: "string", default: "10" },
-      warmup: { type: "string", default: "3" },
+      backend: { type: "string" },
+      duration: { type: "string" },
+      warmup: { type: "string" },
       concurrency: { type: "string", default: "32" },
       channels: { type: "string", default: "4" },
       client: { type: "string", default: "h2" },
-      rounds: { type: "string", default: "3" },
-      records: { type: "string", default: "1000" },
-      "value-bytes": { type: "string", default: "100" },
+      rounds: { type: "string" },
+      rate: { type: "string" },
+      records: { type: "string" },
+      ids: { type: "string", default: "1000" },
+      "value-bytes": { type: "string" },
+      "loop-resolution": { type: "string", default: "2" },
+      reload: { type: "boolean", default: false },
       "pg-pool": { type: "string", default: "10" },
       "cpu-prof": { type: "string" },
+      smoke: { type: "boolean", default: false },
       help: { type: "boolean", short: "h" },
     },
   });
   if (values.help) throw new UsageError("");
   const problems: string[] = [];
+  const pgUrl = process.env.PRISM_TEST_POSTGRES_URL || DEFAULT_PG_URL;
+  const natsUrl = process.env.PRISM_TEST_NATS_URL || DEFAULT_NATS_URL;
   if (positionals.length !== 1 || positionals[0] !== "kv") problems.push("the only benchmark is kv");
-  if (values.backend !== "memory" && values.backend !== "postgres")
-    problems.push("--backend: memory or postgres");
   if (values.client !== "h2" && values.client !== "grpc-js") problems.push("--client: h2 or grpc-js");
-  const int = (name: keyof typeof values, min: number, max: number): number => {
-    const n = Number(values[name]);
+  const int = (name: keyof typeof values, fallback: string, min: number, max: number): number => {
+    const n = Number(values[name] ?? fallback);
     if (!Number.isInteger(n) || n < min || n > max)
       problems.push(`--${name}: an integer from ${min} to ${max}`);
     return n;
   };
-  const options: KvBenchOptions = {
-    backend: values.backend as KvBenchOptions["backend"],
-    durationS: int("duration", 1, 600),
-    warmupS: int("warmup", 0, 120),
-    concurrency: int("concurrency", 1, 10_000),
-    channels: int("channels", 1, 64),
-    rounds: int("rounds", 1, 20),
-    client: values.client as KvBenchOptions["client"],
-    records: int("records", 1, 1_000_000),
-    valueBytes: int("value-bytes", 0, 1 << 20),
-    pgPoolSize: int("pg-pool", 1, 1000),
-    pgUrl: process.env.PRISM_TEST_POSTGRES_URL || DEFAULT_PG_URL,
-    ...(values["cpu-prof"] ? { cpuProfileDir: resolve(values["cpu-prof"]) } : {}),
+  const done = <M extends Mode>(mode: M): M => {
+    if (problems.length > 0) throw new UsageError(problems.join("\n"));
+    return mode;
   };
-  if (problems.length > 0) throw new UsageError(problems.join("\n"));
-  return options;
+  if (values.smoke) return done({ kind: "smoke", pgUrl, natsUrl });
+
+  const client = values.client as KvBenchOptions["client"];
+  const concurrency = int("concurrency", "32", 1, 10_000);
+  const channels = int("channels", "4", 1, 64);
+  const pgPoolSize = int("pg-pool", "10", 1, 1000);
+  if (values.records !== undefined) {
+    const counts = values.records.split(",").map(Number);
+    if (counts.length === 0 || counts.some((n) => !Number.isInteger(n) || n < 1 || n > 10_000_000)) {
+      problems.push("--records: comma-separated integers from 1 to 10,000,000");
+    }
+    const backend = (values.backend ?? "memory") as RecordBackend;
+    if (!RECORD_BACKENDS.includes(backend)) problems.push(`--backend: ${RECORD_BACKENDS.join(", ")}`);
+    return done({
+      kind: "records",
+      options: {
+        backend,
+        counts,
+        valueBytes: int("value-bytes", "100", 0, 1 << 20),
+        rate: int("rate", "1000", 1, 1_000_000),
+        concurrency,
+        channels,
+        durationS: int("duration", "10", 1, 600),
+        warmupS: int("warmup", "2", 0, 120),
+        reload: values.reload ?? false,
+        pgUrl,
+        pgPoolSize,
+        natsUrl,
+      },
+    });
+  }
+  const backend = values.backend ?? (values.rate === undefined ? "memory" : "postgres");
+  if (backend !== "memory" && backend !== "postgres") problems.push("--backend: memory or postgres");
+  const cpuProfileDir = values["cpu-prof"] ? { cpuProfileDir: resolve(values["cpu-prof"]) } : {};
+  if (values.rate !== undefined) {
+    return done({
+      kind: "rate",
+      options: {
+        rate: int("rate", "1000", 1, 1_000_000),
+        records: int("ids", "1000", 1, 1_000_000),
+        valueBytes: int("value-bytes", "1024", 0, 1 << 20),
+        concurrency,
+        channels,
+        rounds: int("rounds", "2", 1, 20),
+        durationS: int("duration", "15", 1, 600),
+        warmupS: int("warmup", "3", 0, 120),
+        client,
+        postgres: backend === "postgres",
+        pgUrl,
+        pgPoolSize,
+        loopResolutionMs: int("loop-resolution", "2", 1, 1000),
+        ...cpuProfileDir,
+      },
+    });
+  }
+  return done({
+    kind: "closed",
+    options: {
+      backend: backend as KvBenchOptions["backend"],
+      durationS: int("duration", "10", 1, 600),
+      warmupS: int("warmup", "3", 0, 120),
+      concurrency,
+      channels,
+      rounds: int("rounds", "3", 1, 20),
+      client,
+      records: int("ids", "1000", 1, 1_000_000),
+      valueBytes: int("value-bytes", "100", 0, 1 << 20),
+      pgPoolSize,
+      pgUrl,
+      ...cpuProfileDir,
+    },
+  });
 }
 
 class UsageError extends Error {}
 
-async function main(): Promise<number> {
-  const options = parseOptions(process.argv.slice(2));
-  // Bounded in time whatever happens: every window, plus generous start-up and preload time.
-  const pairs = options.backend === "postgres" ? 2 : 1;
-  const budgetMs = (pairs * 2 * options.rounds * (options.warmupS + options.durationS) + 180) * 1000;
+/** Bounds the whole run: every window plus generous start-up and preload time. */
+function giveUpAfter(seconds: number): void {
   setTimeout(() => {
-    process.stderr.write(`bench: still running after ${budgetMs / 1000} s; giving up\n`);
+    process.stderr.write(`bench: still running after ${seconds} s; giving up\n`);
     process.exit(1);
-  }, budgetMs).unref();
+  }, seconds * 1000).unref();
+}
 
+async function closed(options: KvBenchOptions): Promise<number> {
   const { settings, comparisons } = await runKvBench(options);
   process.stdout.write(formatReport(settings, comparisons));
   process.stdout.write(`${formatJson(settings, comparisons)}\n`);
-  const failed = failedCalls(comparisons);
+  return failedCalls(comparisons);
+}
+
+async function rate(options: RateBenchOptions): Promise<number> {
+  const { settings, targets } = await runRateBench(options);
+  process.stdout.write(formatRateReport(settings, targets));
+  process.stdout.write(`${formatRateJson(settings, targets)}\n`);
+  return rateFailures(targets);
+}
+
+async function records(options: RecordsBenchOptions): Promise<number> {
+  const { settings, results } = await runRecordsBench(options);
+  process.stdout.write(formatRecordsReport(settings, results));
+  process.stdout.write(`${formatRecordsJson(settings, results)}\n`);
+  return recordsFailures(results);
+}
+
+/** Every mode on every target and backend, tiny and short: it must complete and print, nothing more. */
+async function smoke(pgUrl: string, natsUrl: string): Promise<number> {
+  const shared = { concurrency: 8, channels: 2, client: "h2" as const, pgUrl, pgPoolSize: 4 };
+  let failed = await closed({
+    ...shared,
+    backend: "memory",
+    records: 100,
+    valueBytes: 100,
+    rounds: 1,
+    durationS: 1,
+    warmupS: 0.5,
+  });
+  process.stdout.write("\n");
+  failed += await rate({
+    ...shared,
+    rate: 200,
+    records: 100,
+    valueBytes: 1024,
+    rounds: 1,
+    durationS: 1,
+    warmupS: 0.5,
+    postgres: true,
+    loopResolutionMs: 2,
+    primeMs: 300,
+  });
+  for (const backend of RECORD_BACKENDS) {
+    process.stdout.write("\n");
+    failed += await records({
+      ...shared,
+      backend,
+      counts: [100, 1000],
+      valueBytes: 100,
+      rate: 200,
+      durationS: 1,
+      warmupS: 0.5,
+      reload: false,
+      natsUrl,
+      primeMs: 300,
+    });
+  }
+  return failed;
+}
+
+async function main(): Promise<number> {
+  const mode = parseMode(process.argv.slice(2));
+  let failed: number;
+  switch (mode.kind) {
+    case "closed": {
+      const o = mode.options;
+      giveUpAfter((o.backend === "postgres" ? 2 : 1) * 2 * o.rounds * (o.warmupS + o.durationS) + 180);
+      failed = await closed(o);
+      break;
+    }
+    case "rate": {
+      const o = mode.options;
+      giveUpAfter((o.postgres ? 4 : 2) * o.rounds * (o.warmupS + o.durationS + 30) + 180);
+      failed = await rate(o);
+      break;
+    }
+    case "records": {
+      const o = mode.options;
+      const total = o.counts.reduce((a, b) => a + b, 0);
+      // Loading through the gateway can be slow on a small machine: allow 500 records/s.
+      giveUpAfter(o.counts.length * (o.warmupS + o.durationS + 60) + total / 500 + 180);
+      failed = await records(o);
+      break;
+    }
+    case "smoke":
+      giveUpAfter(600);
+      failed = await smoke(mode.pgUrl, mode.natsUrl);
+      break;
+  }
   if (failed > 0) {
     process.stderr.write(`bench: ${failed} calls failed; the numbers above are not a valid measurement\n`);
     return 1;
@@ -109,12 +287,11 @@ main().then(
       process.stderr.write(`${error.message ? `${error.message}\n` : ""}${USAGE}`);
       process.exit(error.message ? 2 : 0);
     }
-    const postgres = process.argv.includes("postgres");
     process.stderr.write(`bench failed: ${(error as Error).message}\n`);
-    if (postgres) {
+    if (process.argv.some((a) => /postgres|nats|rate|smoke/.test(a))) {
       process.stderr.write(
-        "  postgres mode needs the postgres driver registered in gateway/src/drivers.ts and a running\n" +
-          "  database (pnpm stack up postgres, or PRISM_TEST_POSTGRES_URL)\n",
+        "  postgres and NATS need the drivers registered in gateway/src/drivers.ts and running servers\n" +
+          "  (pnpm stack up, or PRISM_TEST_POSTGRES_URL / PRISM_TEST_NATS_URL)\n",
       );
     }
     process.exit(1);

@@ -31,14 +31,19 @@ export async function preload(address: string, namespace: string, dataset: Datas
 
 /**
  * Checks, decoded and byte for byte, that `address` serves the dataset (first, middle and last
- * record), so no target is measured answering errors or the wrong data.
+ * record, plus any `more` indices), so no target is measured answering errors or the wrong data.
  *
  * @example await verify(bare.address, "bench-kv", dataset)
  */
-export async function verify(address: string, namespace: string, dataset: Dataset): Promise<void> {
+export async function verify(
+  address: string,
+  namespace: string,
+  dataset: Dataset,
+  more: readonly number[] = [],
+): Promise<void> {
   const kv = createPromiseClient(KeyValueService, { address });
   try {
-    for (const index of new Set([0, Math.floor(dataset.records / 2), dataset.records - 1])) {
+    for (const index of new Set([0, Math.floor(dataset.records / 2), dataset.records - 1, ...more])) {
       const response = await kv.get({ namespace, id: recordId(index) }, { timeoutMs: 10_000 });
       const actual = toBinary(GetResponseSchema, response);
       if (Buffer.compare(actual, expectedResponse(index, dataset)) !== 0) {

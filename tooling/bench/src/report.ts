@@ -1,3 +1,4 @@
+import { int, round, table } from "./format.js";
 import type { LatencySummary } from "./histogram.js";
 
 /** One target's measurements over all rounds. */
@@ -198,17 +199,4 @@ function delta(gateway: TargetResult, baseline: TargetResult, p: (typeof PERCENT
   return gateway.latency[p] - baseline.latency[p];
 }
 
-/** Left-aligns the first column, right-aligns the rest. */
-function table(rows: string[][]): string[] {
-  const widths = rows[0]!.map((_, col) => Math.max(...rows.map((r) => (r[col] ?? "").length)));
-  return rows.map((r) =>
-    r
-      .map((cell, col) => (col === 0 ? cell.padEnd(widths[col]!) : cell.padStart(widths[col]!)))
-      .join("  ")
-      .trimEnd(),
-  );
-}
-
-const int = (n: number): string => Math.round(n).toLocaleString("en-US");
 const signed = (n: number): string => (n >= 0 ? `+${int(n)}` : `−${int(-n)}`);
-const round = (n: number, digits: number): number => Math.round(n * 10 ** digits) / 10 ** digits;

@@ -5,8 +5,10 @@ import { join, resolve } from "node:path";
 /**
  * `pnpm test` after typecheck and lint: checks docs-cms, then runs vitest in two phases and prints
  * one summary line. Phase 1 is every suite in parallel; phase 2 is the fault tests, which stop and
- * restart shared stack servers and so must run alone. Exits non-zero if the docs check or any
- * test failed, or if no test ran.
+ * restart shared stack servers and so must run alone. Last, the benchmark's short mode
+ * (`pnpm bench kv --smoke`, alone too: it measures) must complete and print its tables; its numbers
+ * are not judged. Exits non-zero if the docs check, any test or the bench smoke failed, or if no
+ * test ran.
  */
 const repo = resolve(import.meta.dirname, "../../..");
 const reports = join(repo, ".stack", "test-reports");
@@ -61,6 +63,15 @@ for (const phase of phases) {
     exitCode = 1;
   }
 }
+process.stdout.write("\n── bench smoke ──\n");
+const bench = spawnSync(tsx, [join(repo, "tooling/bench/src/main.ts"), "kv", "--smoke"], {
+  cwd: repo,
+  stdio: "inherit",
+});
+const benchOk = bench.status === 0;
+if (!benchOk) exitCode = 1;
 if (passed === 0) exitCode = 1;
-process.stdout.write(`\n${passed} passed, ${failed} failed, ${skipped} skipped\n`);
+process.stdout.write(
+  `\n${passed} passed, ${failed} failed, ${skipped} skipped; bench smoke ${benchOk ? "ok" : "FAILED"}\n`,
+);
 process.exit(exitCode);
