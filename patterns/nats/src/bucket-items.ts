@@ -130,20 +130,52 @@ export async function recordTokens(call: BucketCall, idToken: string): Promise<s
  * 2.11+ answers from its subject tree in time proportional to the matches; 2.9 walks every
  * subject of every message block, so on it this costs time proportional to the namespace.
  */
-export async function listKeys({ stream, wait, signal }: BucketCall, filter: string): Promise<string[]> {
-  const skip = stream.subjectPrefix.length;
+export async function listKeys(call: BucketCall, filter: string): Promise<string[]> {
   const names: string[] = [];
+  for await (const page of listKeyPages(call, filter)) names.push(...page);
+  return names;
+}
+
+/**
+ * {@link listKeys}, one response (at most 100,000 names) at a time. The requests are made here
+ * rather than with `jsm.streams.info`, which fetches every page and merges them into one object
+ * synchronously: at a million subjects that blocked the event loop for seconds.
+ */
+export async function* listKeyPages(
+  { stream, wait, signal }: BucketCall,
+  filter: string,
+): AsyncGenerator<string[]> {
+  const skip = stream.subjectPrefix.length;
+  const subject = `$JS.API.STREAM.INFO.${stream.name}`;
   for (let offset = 0; ; ) {
-    const info = await wait(
-      stream.jsm.streams.info(stream.name, { subjects_filter: stream.subjectPrefix + filter, offset }),
-      signal,
-    );
-    const subjects = Object.keys(info.state.subjects ?? {});
-    for (const subject of subjects) names.push(subject.slice(skip));
-    const { total = 0 } = info as { total?: number };
+    const request = JSON.stringify({ subjects_filter: stream.subjectPrefix + filter, offset });
+    const reply = await wait(stream.nc.request(subject, request, { timeout: stream.timeoutMs }), signal);
+    const info = parseStreamInfo(reply.data);
+    const subjects = Object.keys(info.state?.subjects ?? {});
+    yield subjects.map((name) => name.slice(skip));
     offset += subjects.length;
-    if (subjects.length === 0 || offset >= total) return names;
+    if (subjects.length === 0 || offset >= (info.total ?? 0)) return;
   }
+}
+
+/** A stream-info response, or its API error thrown in the driver's shape (`code` = `err_code`). */
+function parseStreamInfo(data: Uint8Array): {
+  state?: { subjects?: Record<string, number> };
+  total?: number;
+} {
+  const parsed = JSON.parse(new TextDecoder().decode(data)) as {
+    error?: { code?: number; err_code?: number; description?: string };
+    state?: { subjects?: Record<string, number> };
+    total?: number;
+  };
+  if (parsed.error) {
+    throw Object.assign(new Error(parsed.error.description ?? "stream info failed"), {
+      name: "JetStreamApiError",
+      code: parsed.error.err_code,
+      status: parsed.error.code,
+    });
+  }
+  return parsed;
 }
 
 /** One item, or `undefined` when it is absent, deleted since its key was listed, or expired. */

@@ -1,5 +1,6 @@
 import type { JetStreamClient, JetStreamManager, StreamConfig, StreamInfo } from "@nats-io/jetstream";
 import type { KV, Kvm, KvOptions } from "@nats-io/kv";
+import type { NatsConnection } from "@nats-io/transport-node";
 import { isStreamNotFound } from "./errors.js";
 import { VALUE_OVERHEAD_BYTES } from "./value-encoding.js";
 
@@ -32,6 +33,9 @@ export function serverFeatures(version: string | undefined): ServerFeatures {
  * with purges by subject, expiring by per-message TTL where the server has it.
  */
 export interface BucketStream {
+  nc: NatsConnection;
+  /** Bound of one request made on `nc` directly. */
+  timeoutMs: number;
   jsm: JetStreamManager;
   js: JetStreamClient;
   /** `KV_<bucket>` */
@@ -65,6 +69,8 @@ export class Buckets {
   readonly #idempotency = new Map<string, Promise<KV>>();
 
   constructor(
+    private readonly nc: NatsConnection,
+    private readonly timeoutMs: number,
     private readonly kvm: Kvm,
     private readonly jsm: JetStreamManager,
     private readonly js: JetStreamClient,
@@ -142,6 +148,8 @@ export class Buckets {
   private handle(namespace: string, info: StreamInfo): BucketStream {
     const direct = info.config.allow_direct === true;
     return {
+      nc: this.nc,
+      timeoutMs: this.timeoutMs,
       jsm: this.jsm,
       js: this.js,
       name: info.config.name,

@@ -24,7 +24,7 @@ import {
   type BucketCall,
   deleteMatching,
   fetchItem,
-  listKeys,
+  listKeyPages,
   type Puts,
   putAll,
   readRecord,
@@ -47,6 +47,11 @@ import {
 } from "./key-encoding.js";
 import type { NatsLink, NatsSession } from "./nats-link.js";
 import { encodeValue, VALUE_OVERHEAD_BYTES } from "./value-encoding.js";
+
+/** Candidates a scan page keeps beyond its item limit, for keys deleted since the listing. */
+const SCAN_SLACK = 64;
+
+const yieldToEventLoop = () => new Promise<void>((resolve) => setImmediate(resolve));
 
 /** NATS servers' default `max_payload`. */
 const DEFAULT_MAX_PAYLOAD_BYTES = 1024 * 1024;
@@ -176,24 +181,43 @@ export class NatsKeyValue implements KeyValueBackend {
         idToken: encodeId(options.after.id),
         keyToken: encodeToken(options.after.key),
       };
-      const ids = new Map<string, string | undefined>();
-      const entries: (EncodedItemKey & { id: string })[] = [];
-      for (const name of await listKeys(call, ">")) {
-        const encoded = splitItemKey(name);
-        if (!encoded || decodeToken(encoded.keyToken) === undefined) continue;
-        if (after && compareEncoded(encoded, after) <= 0) continue;
-        if (!ids.has(encoded.idToken)) ids.set(encoded.idToken, decodeId(encoded.idToken));
-        const id = ids.get(encoded.idToken);
-        if (id !== undefined) entries.push({ ...encoded, id });
+      // Only the first candidates after the cursor matter: keep the smallest few while walking
+      // the listing, and let the event loop breathe, so a namespace of millions of keys costs
+      // O(keys) time in slices rather than one long sort that stalls every other call.
+      const wanted = options.limitItems + 1 + SCAN_SLACK;
+      let kept: EncodedItemKey[] = [];
+      let truncated = false;
+      const trim = () => {
+        kept.sort(compareEncoded);
+        if (kept.length > wanted) {
+          kept = kept.slice(0, wanted);
+          truncated = true;
+        }
+      };
+      let walked = 0;
+      for await (const names of listKeyPages(call, ">")) {
+        for (const name of names) {
+          const encoded = splitItemKey(name);
+          if (!encoded || (after && compareEncoded(encoded, after) <= 0)) continue;
+          kept.push(encoded);
+          if (kept.length >= 2 * wanted) trim();
+          if (++walked % 20_000 === 0) await yieldToEventLoop();
+        }
       }
-      entries.sort(compareEncoded);
+      trim();
+      const entries: (EncodedItemKey & { id: string })[] = [];
+      for (const encoded of kept) {
+        const id = decodeId(encoded.idToken);
+        if (id !== undefined && decodeToken(encoded.keyToken) !== undefined) entries.push({ ...encoded, id });
+      }
       const fetch = async (entry: (typeof entries)[number]): Promise<ScanRow | undefined> => {
         const item = await fetchItem(call.stream, entry.idToken, entry.keyToken, now);
         return item && { id: entry.id, item };
       };
       const rowBytes = (row: ScanRow) => itemBytes(row.item);
       const { page, more } = await fetchPage(entries, fetch, rowBytes, options, call.wait, call.signal);
-      return { rows: page, more };
+      // Candidates were cut: a page short of deleted or foreign keys still has more after it.
+      return { rows: page, more: more || truncated };
     });
   }
 

@@ -122,7 +122,11 @@ export class NatsLink {
       const kvm = new Kvm(js);
       if (this.#closing) throw new Error("backend closed while connecting");
       const features = serverFeatures(nc.info?.version);
-      const session: NatsSession = { nc, jsm, buckets: new Buckets(kvm, jsm, js, this.settings, features) };
+      const session: NatsSession = {
+        nc,
+        jsm,
+        buckets: new Buckets(nc, requestTimeoutMs, kvm, jsm, js, this.settings, features),
+      };
       this.adopt(session);
       return session;
     } catch (error) {

@@ -255,6 +255,27 @@ describe("nats backend", () => {
     await nc.close();
   });
 
+  it("scans in order across many short pages, keeping only a page's worth of candidates", async () => {
+    const ns = freshNamespace();
+    const ids = Array.from({ length: 300 }, (_, i) => `r${String(i).padStart(3, "0")}`);
+    for (let start = 0; start < ids.length; start += 50) {
+      await Promise.all(
+        ids.slice(start, start + 50).map((id) => kv.put(ns, id, [{ key: b("k"), value: b(id) }], {})),
+      );
+    }
+    await kv.delete(ns, "r007", { kind: "all" }, {});
+    const seen: string[] = [];
+    let after: { id: string; key: Uint8Array } | undefined;
+    for (let guard = 0; guard < 200; guard++) {
+      const page = await kv.scan(ns, { limitItems: 7, limitBytes: 1 << 20, ...(after ? { after } : {}) });
+      seen.push(...page.rows.map((row) => row.id));
+      if (!page.more) break;
+      const last = page.rows.at(-1)!;
+      after = { id: last.id, key: last.item.key };
+    }
+    expect(seen).toEqual(ids.filter((id) => id !== "r007"));
+  });
+
   it("stops waiting when the caller's signal fires mid-call", async () => {
     const ns = freshNamespace();
     const items = Array.from({ length: 200 }, (_, i) => ({ key: b(`k${i}`), value: new Uint8Array(1024) }));
