@@ -27,6 +27,7 @@ const USAGE = `usage: pnpm bench kv [options]                 closed loop: throu
   --backend B                closed loop: memory, or postgres (adds gateway-on-postgres vs direct pg);
                              --rate: postgres (default, all four targets) or memory (bare and gateway only);
                              --records: memory (default), sqlite, postgres or nats
+  --rate N                   calls/s scheduled (open loop); --records: the rate of its Gets (default 1000)
   --duration S               measured seconds per target per round (default 10; --rate 15)
   --warmup S                 unrecorded seconds before each measured window (default 3; --records 2)
   --concurrency N            calls in flight (closed loop) or most in flight (open loop) (default 32)
@@ -39,7 +40,7 @@ const USAGE = `usage: pnpm bench kv [options]                 closed loop: throu
   --reload                   --records: write the records again even if postgres/NATS holds them
   --pg-pool N                connections of the gateway's postgres backend and of direct pg (default 10)
   --cpu-prof DIR             write V8 CPU profiles of the children into DIR/gateway and DIR/bare
-env: PRISM_TEST_POSTGRES_URL (default ${"postgres://prism:prism@127.0.0.1:15432/prism"}),
+env: PRISM_TEST_POSTGRES_URL (default postgres://prism:prism@127.0.0.1:15432/prism),
      PRISM_TEST_NATS_URL (default nats://127.0.0.1:14222); start them with pnpm stack up
 `;
 
