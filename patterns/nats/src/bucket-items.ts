@@ -132,8 +132,18 @@ export async function recordTokens(call: BucketCall, idToken: string): Promise<s
  */
 export async function listKeys(call: BucketCall, filter: string): Promise<string[]> {
   const names: string[] = [];
-  for await (const page of listKeyPages(call, filter)) names.push(...page);
+  for await (const page of listKeyPages(call, filter)) names.push(...page.names);
   return names;
+}
+
+/** One response of {@link listKeyPages}. */
+export interface KeyPage {
+  names: string[];
+  /**
+   * The listing has several pages and the server sorted it: every name of a later page sorts
+   * after every name of this one (subject order is scan order, see `key-encoding.ts`).
+   */
+  sorted: boolean;
 }
 
 /**
@@ -144,7 +154,7 @@ export async function listKeys(call: BucketCall, filter: string): Promise<string
 export async function* listKeyPages(
   { stream, wait, signal }: BucketCall,
   filter: string,
-): AsyncGenerator<string[]> {
+): AsyncGenerator<KeyPage> {
   const skip = stream.subjectPrefix.length;
   const subject = `$JS.API.STREAM.INFO.${stream.name}`;
   for (let offset = 0; ; ) {
@@ -152,9 +162,11 @@ export async function* listKeyPages(
     const reply = await wait(stream.nc.request(subject, request, { timeout: stream.timeoutMs }), signal);
     const info = parseStreamInfo(reply.data);
     const subjects = Object.keys(info.state?.subjects ?? {});
-    yield subjects.map((name) => name.slice(skip));
+    const total = info.total ?? 0;
+    // The server sorts the subjects when it has to page them (more than 100,000).
+    yield { names: subjects.map((name) => name.slice(skip)), sorted: total > subjects.length || offset > 0 };
     offset += subjects.length;
-    if (subjects.length === 0 || offset >= (info.total ?? 0)) return;
+    if (subjects.length === 0 || offset >= total) return;
   }
 }
 

@@ -195,13 +195,19 @@ export class NatsKeyValue implements KeyValueBackend {
         }
       };
       let walked = 0;
-      for await (const names of listKeyPages(call, ">")) {
+      for await (const { names, sorted } of listKeyPages(call, ">")) {
         for (const name of names) {
           const encoded = splitItemKey(name);
           if (!encoded || (after && compareEncoded(encoded, after) <= 0)) continue;
           kept.push(encoded);
           if (kept.length >= 2 * wanted) trim();
           if (++walked % 20_000 === 0) await yieldToEventLoop();
+        }
+        // Sorted pages: later ones hold only larger keys, so a full page's worth ends the walk
+        // (the chunk sweeper's one-row scans of the hidden ids, which sort first, stop here).
+        if (sorted && kept.length >= wanted) {
+          truncated = true;
+          break;
         }
       }
       trim();
