@@ -206,6 +206,10 @@ function summarizeRate(target: RateTarget, rounds: readonly RateRound[], rate: n
   return {
     label: target.label,
     latency,
+    rounds: rounds.map((r) => {
+      const { p50, p99 } = summarize(r.histogram);
+      return { p50, p99 };
+    }),
     sendLagP99: summarize(mergeHistograms(rounds.map((r) => r.sendLag))).p99,
     achievedRate: latency.count / windowS,
     ...(serverCpu === undefined ? {} : { cpuPerThousand: cpuPerThousand(serverCpu, windowS, rate) }),

@@ -32,6 +32,10 @@ function target(
   return {
     label,
     latency: { count: 30_000, p50, p90: p50 * 2, p99, p999: p99 * 2, max: p99 * 3, mean: p50 },
+    rounds: [
+      { p50, p99 },
+      { p50: p50 + 10, p99: p99 + 100 },
+    ],
     sendLagP99: 40,
     achievedRate: 1000,
     clientCpuPerThousand: 0.2,
@@ -110,6 +114,7 @@ describe("rate report", () => {
       "2,300",
       "4,600",
       "6,900",
+      "550/2,300 560/2,400",
       "1,000",
       "0.300",
       "130 MB",

@@ -7,6 +7,8 @@ export interface RateTargetResult {
   readonly label: string;
   /** Every measured call of every round, µs from its scheduled time. */
   readonly latency: LatencySummary;
+  /** p50 and p99 of each round on its own, µs: how much the rounds agree. */
+  readonly rounds: readonly { readonly p50: number; readonly p99: number }[];
   /** µs the bench sent calls after their scheduled time (client lateness or the in-flight cap). */
   readonly sendLagP99: number;
   /** Completed calls per second inside the windows (should equal the rate). */
@@ -125,6 +127,7 @@ export function formatRateReport(s: RateSettings, targets: RateTargets): string 
     "p99",
     "p99.9",
     "max",
+    "p50 / p99 by round",
     "calls/s",
     "CPU/1k",
     "peak RSS",
@@ -140,6 +143,7 @@ export function formatRateReport(s: RateSettings, targets: RateTargets): string 
     rows.push([
       t.label,
       ...(["p50", "p90", "p99", "p999", "max"] as const).map((p) => int(t.latency[p])),
+      t.rounds.map((r) => `${int(r.p50)}/${int(r.p99)}`).join(" "),
       int(t.achievedRate),
       t.cpuPerThousand === undefined ? "—" : t.cpuPerThousand.toFixed(3),
       t.peakRssBytes === undefined ? "—" : `${Math.round(t.peakRssBytes / 1e6)} MB`,
