@@ -12,8 +12,8 @@ const MODULE = "github.com/nats-io/nats-server/v2";
 
 /**
  * NATS with JetStream storing into the stack dir. The server is built from source with
- * `go install github.com/nats-io/nats-server/v2@v<VERSIONS.nats>` into `<dir>/bin` (about 20 s
- * to a minute, once), because the backend relies on NATS ≥ 2.11 (per-message TTL, batched direct
+ * `go install github.com/nats-io/nats-server/v2@v<VERSIONS.nats>` into `<dir>/bin` (about a
+ * minute, once), because the backend relies on NATS ≥ 2.11 (per-message TTL, batched direct
  * gets; ADR-0010). Only when `go` is missing does it fall back to Debian's `nats-server` (2.9.x
  * on Debian 12), and says so loudly: on it the NATS backend has no TTL and slower record reads.
  */
