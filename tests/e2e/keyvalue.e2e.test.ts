@@ -15,7 +15,7 @@ const BACKENDS = [
   { namespace: "e2e-memory", backend: "mem", ttl: true, atomic: true },
   { namespace: "e2e-sqlite", backend: "local", ttl: true, atomic: true },
   { namespace: "e2e-postgres", backend: "pg", ttl: true, atomic: true },
-  { namespace: "e2e-nats", backend: "nats", ttl: false, atomic: false },
+  { namespace: "e2e-nats", backend: "nats", ttl: true, atomic: false },
 ] as const;
 const run = randomBytes(3).toString("hex");
 
