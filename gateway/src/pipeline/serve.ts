@@ -179,42 +179,44 @@ export class ServiceSet {
         return handle;
       }
       case "server_streaming": {
-        const chain = compose(this.interceptors, streamTo(target), info);
-        const handle: handleServerStreamingCall<unknown, unknown> = (call) => {
-          const ctx = new CallState(info.path, call, deadlineOf(call), this.logger);
-          run(chain, call.request, ctx).then(
-            () => {
-              ctx.end(undefined);
-              call.end();
-            },
-            (error: unknown) => {
-              ctx.end(error);
-              call.emit("error", toGrpcStatus(error));
-            },
-          );
-        };
+        const handle: handleServerStreamingCall<unknown, unknown> = this.streamHandler(
+          target,
+          info,
+          (call: ServerWritableStream<unknown, unknown>) => call.request,
+        );
         return handle;
       }
       case "bidi_streaming": {
-        const chain = compose(this.interceptors, streamTo(target), info);
-        const handle: handleBidiStreamingCall<unknown, unknown> = (call) => {
-          const ctx = new CallState(info.path, call, deadlineOf(call), this.logger);
-          run(chain, incoming(call), ctx).then(
-            () => {
-              ctx.end(undefined);
-              call.end();
-            },
-            (error: unknown) => {
-              ctx.end(error);
-              call.emit("error", toGrpcStatus(error));
-            },
-          );
-        };
+        const handle: handleBidiStreamingCall<unknown, unknown> = this.streamHandler(
+          target,
+          info,
+          (call: ServerDuplexStream<unknown, unknown>) => incoming(call),
+        );
         return handle;
       }
       default:
         throw new Error(`${info.path}: ${method.methodKind} methods are not served`);
     }
+  }
+
+  /** A server- or bidi-streaming handler: `input` is what the implementation iterates or reads. */
+  private streamHandler<
+    C extends ServerWritableStream<unknown, unknown> | ServerDuplexStream<unknown, unknown>,
+  >(target: Handler, info: MethodInfo, input: (call: C) => unknown): (call: C) => void {
+    const chain = compose(this.interceptors, streamTo(target), info);
+    return (call) => {
+      const ctx = new CallState(info.path, call, deadlineOf(call), this.logger);
+      run(chain, input(call), ctx).then(
+        () => {
+          ctx.end(undefined);
+          call.end();
+        },
+        (error: unknown) => {
+          ctx.end(error);
+          call.emit("error", toGrpcStatus(error));
+        },
+      );
+    };
   }
 }
 
