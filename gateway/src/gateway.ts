@@ -81,6 +81,8 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
 
   const maxReceive = receiveLimit(config);
   const server = new Server({
+    // The gateway serves no channelz, and its per-call bookkeeping was 3% of all allocation.
+    "grpc.enable_channelz": 0,
     "grpc.max_receive_message_length": maxReceive,
     "grpc.max_send_message_length": Math.max(maxReceive, config.keyvalue.maxPageBytes + (1 << 20)),
   });
