@@ -30,10 +30,13 @@ export function launchGateway(
 ): LaunchedGateway {
   const env: Record<string, string | undefined> = { ...process.env, ...options.env };
   for (const [name, value] of Object.entries(env)) if (value === undefined) delete env[name];
+  // Its own process group: `tsx` runs the gateway in a child node process, and a SIGKILL of the
+  // tsx process alone would leave that gateway running (a crash test would then crash nothing).
   const child = spawn(TSX, [join(REPO, "gateway/src/main.ts"), ...(options.args ?? [])], {
     cwd: REPO,
     env,
     stdio: ["ignore", "pipe", "pipe"],
+    detached: true,
   });
   let output = "";
   const collect = (chunk: Buffer) => {
@@ -70,7 +73,9 @@ export function launchGateway(
     listening,
     async stop(signal = "SIGTERM") {
       if (child.exitCode !== null || child.signalCode !== null) return child.exitCode;
-      child.kill(signal);
+      // tsx relays SIGTERM/SIGINT to the gateway; SIGKILL cannot be relayed, so it goes to the group.
+      if (signal === "SIGKILL" && child.pid !== undefined) process.kill(-child.pid, signal);
+      else child.kill(signal);
       return exited;
     },
   };
