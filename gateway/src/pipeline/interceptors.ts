@@ -82,7 +82,11 @@ export function resolveNamespace(registry: NamespaceRegistry): Interceptor {
         throw new PrismError(
           "InvalidArgument",
           `namespace ${name} serves the ${namespace.spec.pattern} pattern, not ${pattern}`,
-          { reason: "WRONG_PATTERN", field: "namespace", metadata: { namespace: name, pattern } },
+          {
+            reason: "WRONG_PATTERN",
+            field: "namespace",
+            metadata: { namespace: name, pattern: namespace.spec.pattern },
+          },
         );
       }
       ctx.namespace = namespace;

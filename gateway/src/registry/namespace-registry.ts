@@ -1,4 +1,4 @@
-import { type Backend, type BackendDriver, type PatternName, PrismError } from "@prism/core";
+import { type Backend, type BackendDriver, PrismError } from "@prism/core";
 import type { ConfigStore, StoredNamespace } from "../config/config-store.js";
 import type { GatewayConfig } from "../config/gateway-config.js";
 import { namespaceProblems, referenceProblems } from "../config/namespace-rules.js";
@@ -73,48 +73,8 @@ export class NamespaceRegistry {
   }
 
   /**
-   * The namespace `name` serving `pattern`, or a typed error: InvalidArgument for an empty name,
-   * NotFound for an unknown one, InvalidArgument for the wrong pattern, ResourceExhausted over
-   * its rate limit.
-   */
-  resolve(name: string, pattern: PatternName): ResolvedNamespace {
-    const namespace = this.snapshot.get(name);
-    if (!namespace) {
-      if (name === "") {
-        throw new PrismError("InvalidArgument", "namespace is required", {
-          reason: "NAMESPACE_REQUIRED",
-          field: "namespace",
-        });
-      }
-      throw new PrismError("NotFound", `namespace ${JSON.stringify(name.slice(0, 100))} does not exist`, {
-        reason: "NAMESPACE_NOT_FOUND",
-        field: "namespace",
-        metadata: { namespace: name.slice(0, 100) },
-      });
-    }
-    if (namespace.spec.pattern !== pattern) {
-      throw new PrismError(
-        "InvalidArgument",
-        `namespace ${name} serves the ${namespace.spec.pattern} pattern, not ${pattern}`,
-        {
-          reason: "WRONG_PATTERN",
-          field: "namespace",
-          metadata: { namespace: name, pattern: namespace.spec.pattern },
-        },
-      );
-    }
-    if (namespace.limiter && !namespace.limiter.tryTake()) {
-      throw new PrismError("ResourceExhausted", `namespace ${name} is over its rate limit`, {
-        reason: "RATE_LIMITED",
-        metadata: { namespace: name, rps: String(namespace.limiter.rps) },
-      });
-    }
-    return namespace;
-  }
-
-  /**
    * The namespace `name` as currently served, or undefined: a Map lookup with no rate-limit or
-   * pattern check (for admin reads, not for data requests).
+   * pattern check (data requests get those from the pipeline's resolve and rate-limit steps).
    *
    * @example const namespace = registry.get("demo-kv")
    */
