@@ -1,11 +1,9 @@
-import { randomBytes } from "node:crypto";
 import { status } from "@grpc/grpc-js";
 import { createPromiseClient, errorDetails, type PromiseClient } from "@prism/proto/grpc";
 import { KeyValueService } from "@prism/proto/prism/keyvalue/v1/keyvalue";
-import { stackEndpoints } from "@prism/stack";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { b, s } from "../support/bytes.js";
-import { type GatewayProcess, removeDataDir, startGatewayProcess } from "../support/gateway-process.js";
+import { type GatewayProcess, removeDataDir, startBackendMatrix } from "../support/gateway-process.js";
 
 /**
  * KeyValue end to end: the gateway runs as a process with a memory and a SQLite namespace, and
@@ -17,29 +15,18 @@ const BACKENDS = [
   { namespace: "e2e-postgres", backend: "pg", ttl: true, atomic: true },
   { namespace: "e2e-nats", backend: "nats", ttl: true, atomic: false },
 ] as const;
-const run = randomBytes(3).toString("hex");
 
 let gateway: GatewayProcess;
 let kv: PromiseClient<typeof KeyValueService.method> & { close(): void };
 
 beforeAll(async () => {
-  const { postgresUrl, natsUrl } = stackEndpoints();
-  gateway = await startGatewayProcess(
-    {
-      backends: {
-        mem: { type: "memory" },
-        local: { type: "sqlite", path: "e2e.db" },
-        pg: { type: "postgres", url: "env:PRISM_TEST_POSTGRES_URL", schema: `e2e_${run}` },
-        nats: { type: "nats", url: "env:PRISM_TEST_NATS_URL", bucketPrefix: `e2e${run}` },
-      },
-      namespaces: [
-        ...BACKENDS.map(({ namespace, backend }) => ({ name: namespace, pattern: "keyvalue", backend })),
-        { name: "e2e-small", pattern: "keyvalue", backend: "mem", limits: { max_value_bytes: 64 } },
-      ],
-      keyvalue: { chunkBytes: 4096 },
-    },
-    { env: { PRISM_TEST_POSTGRES_URL: postgresUrl, PRISM_TEST_NATS_URL: natsUrl } },
-  );
+  gateway = await startBackendMatrix("e2e", {
+    namespaces: [
+      ...BACKENDS.map(({ namespace, backend }) => ({ name: namespace, pattern: "keyvalue", backend })),
+      { name: "e2e-small", pattern: "keyvalue", backend: "mem", limits: { max_value_bytes: 64 } },
+    ],
+    keyvalue: { chunkBytes: 4096 },
+  });
   kv = createPromiseClient(KeyValueService, { address: gateway.address });
 }, 60_000);
 

@@ -1,9 +1,7 @@
-import { randomBytes } from "node:crypto";
 import { createPromiseClient, type PromiseClient } from "@prism/proto/grpc";
 import { KeyValueService } from "@prism/proto/prism/keyvalue/v1/keyvalue";
-import { stackEndpoints } from "@prism/stack";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type GatewayProcess, removeDataDir, startGatewayProcess } from "../support/gateway-process.js";
+import { type GatewayProcess, removeDataDir, startBackendMatrix } from "../support/gateway-process.js";
 
 /**
  * Large values under concurrency, end to end on every backend, as the outside client that found
@@ -15,25 +13,14 @@ const BACKENDS = ["mem", "local", "pg", "nats"] as const;
 const VALUE_BYTES = 1.5 * (1 << 20);
 const WRITERS = 4;
 const ROUNDS = 3;
-const run = randomBytes(3).toString("hex");
 
 let gateway: GatewayProcess;
 let kv: PromiseClient<typeof KeyValueService.method> & { close(): void };
 
 beforeAll(async () => {
-  const { postgresUrl, natsUrl } = stackEndpoints();
-  gateway = await startGatewayProcess(
-    {
-      backends: {
-        mem: { type: "memory" },
-        local: { type: "sqlite", path: "large.db" },
-        pg: { type: "postgres", url: "env:PRISM_TEST_POSTGRES_URL", schema: `large_${run}` },
-        nats: { type: "nats", url: "env:PRISM_TEST_NATS_URL", bucketPrefix: `large${run}` },
-      },
-      namespaces: BACKENDS.map((backend) => ({ name: `large-${backend}`, pattern: "keyvalue", backend })),
-    },
-    { env: { PRISM_TEST_POSTGRES_URL: postgresUrl, PRISM_TEST_NATS_URL: natsUrl } },
-  );
+  gateway = await startBackendMatrix("large", {
+    namespaces: BACKENDS.map((backend) => ({ name: `large-${backend}`, pattern: "keyvalue", backend })),
+  });
   kv = createPromiseClient(KeyValueService, { address: gateway.address });
 }, 60_000);
 

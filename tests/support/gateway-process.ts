@@ -1,7 +1,9 @@
 import type { ChildProcess } from "node:child_process";
+import { randomBytes } from "node:crypto";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { stackEndpoints } from "@prism/stack";
 import { stringify } from "yaml";
 import { launchGateway } from "./gateway-launch.js";
 
@@ -36,4 +38,31 @@ export async function startGatewayProcess(
 /** Removes a data directory made by `startGatewayProcess`. */
 export function removeDataDir(dir: string): void {
   rmSync(dir, { recursive: true, force: true });
+}
+
+/**
+ * Starts a gateway with one instance of every KeyValue backend on the stack's real servers —
+ * `mem`, `local` (SQLite), `pg`, `nats` — each with storage of its own (`prefix` plus a random
+ * suffix), plus whatever else `config` sets (namespaces, limits).
+ *
+ * @example const gateway = await startBackendMatrix("e2e", { namespaces: [{ name: "a", pattern: "keyvalue", backend: "pg" }] });
+ */
+export async function startBackendMatrix(
+  prefix: string,
+  config: Record<string, unknown>,
+): Promise<GatewayProcess> {
+  const run = randomBytes(3).toString("hex");
+  const { postgresUrl, natsUrl } = stackEndpoints();
+  return startGatewayProcess(
+    {
+      backends: {
+        mem: { type: "memory" },
+        local: { type: "sqlite", path: `${prefix}.db` },
+        pg: { type: "postgres", url: "env:PRISM_TEST_POSTGRES_URL", schema: `${prefix}_${run}` },
+        nats: { type: "nats", url: "env:PRISM_TEST_NATS_URL", bucketPrefix: `${prefix}${run}` },
+      },
+      ...config,
+    },
+    { env: { PRISM_TEST_POSTGRES_URL: postgresUrl, PRISM_TEST_NATS_URL: natsUrl } },
+  );
 }
