@@ -2,6 +2,7 @@ import { execFile } from "node:child_process";
 import { accessSync, constants } from "node:fs";
 import { homedir } from "node:os";
 import { delimiter, join } from "node:path";
+import { grpcurlBinary } from "@prism/stack";
 
 const INSTALL_HINT =
   "install it with `go install github.com/fullstorydev/grpcurl/cmd/grpcurl@v1.9.3` " +
@@ -17,7 +18,8 @@ function isExecutable(file: string): boolean {
 }
 
 /**
- * The grpcurl binary: `PRISM_GRPCURL`, else `$GOPATH/bin` or `~/go/bin`, else `PATH`. Throws with
+ * The grpcurl binary: `PRISM_GRPCURL`, else the one `pnpm stack install` built into `.stack/tools`,
+ * else `$GOPATH/bin` or `~/go/bin`, else `PATH`. Throws with
  * an install hint when there is none: the reflection tests must fail, not skip, without it.
  */
 export function findGrpcurl(): string {
@@ -27,6 +29,7 @@ export function findGrpcurl(): string {
     throw new Error(`PRISM_GRPCURL=${configured} is not an executable file; ${INSTALL_HINT}`);
   }
   const candidates = [
+    grpcurlBinary(),
     ...(process.env.GOPATH ?? "")
       .split(delimiter)
       .filter(Boolean)

@@ -26,3 +26,4 @@ export {
   startServer,
   stopServer,
 } from "./stack.js";
+export { grpcurlBinary } from "./tools.js";

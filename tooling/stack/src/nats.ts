@@ -120,7 +120,8 @@ export async function deleteNatsStreams(prefix: string): Promise<void> {
 }
 
 /** `go` on PATH, or in the standard install location a non-login PATH may lack. */
-function goCommand(): string | undefined {
+/** The Go toolchain, if the machine has one. */
+export function goCommand(): string | undefined {
   return findOnPath("go") ?? (existsSync("/usr/local/go/bin/go") ? "/usr/local/go/bin/go" : undefined);
 }
 
