@@ -21,7 +21,7 @@ const PRELOAD = 50_000;
 const ITEMS_PER_RECORD = 200;
 const WRITERS = 8;
 /** From the restarted gateway saying it listens to its first acknowledged write. */
-const SERVE_AGAIN_MS = 3_000;
+const SERVE_AGAIN_MS = 5_000;
 /** From spawning the new process to its first acknowledged write (tsx alone takes seconds on a busy machine). */
 const RESTART_MS = 20_000;
 

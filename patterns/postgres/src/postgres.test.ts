@@ -98,7 +98,8 @@ describe("postgres backend", () => {
     });
     const started = Date.now();
     const error = await rejection(backend.keyvalue!.get("ns", "r", { kind: "all" }, ALL));
-    expect(Date.now() - started).toBeLessThan(1500);
+    // A refused connection fails at once; this only rules out waiting on a default connect timeout.
+    expect(Date.now() - started).toBeLessThan(5_000);
     expect(isPrismError(error, "Unavailable"), String(error)).toBe(true);
     expect((error as Error).message).toBe("backend pg-down is unavailable");
     const write = await rejection(backend.keyvalue!.put("ns", "r", [{ key: b("k"), value: b("v") }], {}));
@@ -213,7 +214,8 @@ describe("postgres backend", () => {
         backend.keyvalue!.put(ns, "r", [{ key: b("k"), value: b("mine") }], { signal }),
       );
       expect(isPrismError(error, "DeadlineExceeded"), String(error)).toBe(true);
-      expect(Date.now() - started).toBeLessThan(1000);
+      // Not held until the lock is released (only ROLLBACK below would release it).
+      expect(Date.now() - started).toBeLessThan(5_000);
       // Give a cancel time to land before the lock is released.
       await new Promise((resolve) => setTimeout(resolve, 200));
       await blocker.query("ROLLBACK");

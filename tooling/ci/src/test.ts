@@ -22,6 +22,12 @@ const phases = [
 ];
 
 interface Report {
+  testResults?: {
+    name: string;
+    assertionResults?: { fullName: string; status: string; failureMessages?: string[] }[];
+    message?: string;
+    status?: string;
+  }[];
   numPassedTests: number;
   numFailedTests: number;
   numPendingTests: number;
@@ -34,6 +40,8 @@ let passed = 0;
 let failed = 0;
 let skipped = 0;
 let exitCode = 0;
+/** Failed tests, repeated after the bench output so the end of a CI log names them. */
+const failures: string[] = [];
 process.stdout.write("\n── docs-cms ──\n");
 const tsx = join(repo, "node_modules/.bin/tsx");
 if (
@@ -58,6 +66,14 @@ for (const phase of phases) {
     passed += report.numPassedTests;
     failed += report.numFailedTests;
     skipped += report.numPendingTests + report.numTodoTests;
+    for (const file of report.testResults ?? []) {
+      const where = file.name.startsWith(repo) ? file.name.slice(repo.length + 1) : file.name;
+      if (file.status === "failed" && file.message) failures.push(`${where}: ${firstLines(file.message)}`);
+      for (const test of file.assertionResults ?? []) {
+        if (test.status !== "failed") continue;
+        failures.push(`${where} > ${test.fullName}: ${firstLines(test.failureMessages?.[0] ?? "")}`);
+      }
+    }
   } catch {
     process.stdout.write(`phase ${phase.name} wrote no report\n`);
     exitCode = 1;
@@ -74,4 +90,9 @@ if (passed === 0) exitCode = 1;
 process.stdout.write(
   `\n${passed} passed, ${failed} failed, ${skipped} skipped; bench smoke ${benchOk ? "ok" : "FAILED"}\n`,
 );
+if (failures.length > 0) process.stdout.write(`failed:\n${failures.map((f) => `  ${f}`).join("\n")}\n`);
 process.exit(exitCode);
+
+function firstLines(message: string): string {
+  return message.split("\n").slice(0, 6).join("\n    ");
+}
