@@ -6,7 +6,7 @@ import { Health } from "@prism/proto/grpc/health/v1/health";
 import { AdminService as AdminServiceDesc } from "@prism/proto/prism/admin/v1/admin";
 import { file_prism_graph_v1_graph } from "@prism/proto/prism/graph/v1/graph";
 import { KeyValueService as KeyValueServiceDesc } from "@prism/proto/prism/keyvalue/v1/keyvalue";
-import { file_prism_timeseries_v1_timeseries } from "@prism/proto/prism/timeseries/v1/timeseries";
+import { TimeSeriesService as TimeSeriesServiceDesc } from "@prism/proto/prism/timeseries/v1/timeseries";
 import { openConfigStore } from "./config/config-store.js";
 import type { GatewayConfig } from "./config/gateway-config.js";
 import { receiveLimit } from "./config/namespace-rules.js";
@@ -24,6 +24,7 @@ import { cancelOfCall, ServiceSet } from "./pipeline/serve.js";
 import { openBackends } from "./registry/backend-set.js";
 import { layerBackends, startChunkSweeps } from "./registry/layers.js";
 import { NamespaceRegistry } from "./registry/namespace-registry.js";
+import { startRetention } from "./registry/retention.js";
 import { AdminService } from "./services/admin-service.js";
 import { HealthService } from "./services/health-service.js";
 import { KEYVALUE_POLICY, KeyValueService } from "./services/keyvalue/keyvalue-service.js";
@@ -33,6 +34,7 @@ import {
   ReflectionIndex,
   serveReflection,
 } from "./services/reflection-service.js";
+import { TIMESERIES_POLICY, TimeSeriesService } from "./services/timeseries/timeseries-service.js";
 
 /** What `startGateway` needs; drivers and logger default to the built-in ones. */
 export interface GatewayOptions {
@@ -56,11 +58,7 @@ export interface RunningGateway {
  * the pattern APIs not served yet, and error_details, whose ErrorInfo and BadRequest are packed
  * into every error status so grpcurl can decode them.
  */
-const EXTRA_FILES: readonly DescFile[] = [
-  file_prism_timeseries_v1_timeseries,
-  file_prism_graph_v1_graph,
-  file_google_rpc_error_details,
-];
+const EXTRA_FILES: readonly DescFile[] = [file_prism_graph_v1_graph, file_google_rpc_error_details];
 
 /**
  * Starts the gateway: opens backends and wraps them in their layers, loads the namespace
@@ -78,6 +76,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
   const registry = new NamespaceRegistry(config, drivers, layered, store, logger);
   await registry.start();
   const stopSweeps = startChunkSweeps(layered, () => registry.list());
+  const stopRetention = startRetention(() => registry.list(), config.timeseries.retentionIntervalMs, logger);
 
   const maxReceive = receiveLimit(config);
   const server = new Server({
@@ -99,6 +98,8 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
     logger,
   );
   services.serve(KeyValueServiceDesc, new KeyValueService(config.keyvalue), KEYVALUE_POLICY);
+  const timeseries = new TimeSeriesService(config.timeseries, config.maxDeadlineMs, logger);
+  services.serve(TimeSeriesServiceDesc, timeseries, TIMESERIES_POLICY);
   services.serve(AdminServiceDesc, new AdminService(registry, backends));
   const health = new HealthService([...services.serviceNames, Health.typeName]);
   services.serve(Health, health);
@@ -129,7 +130,11 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
       closing ??= (async () => {
         health.shutdown();
         await stopSweeps();
+        await stopRetention();
+        // Open tails end with OK at once; async writes still reach their backends.
+        const drained = timeseries.shutdown();
         await shutdownServer(server, config.shutdownGraceMs);
+        await drained;
         registry.stop();
         await store.close();
         await Promise.all([...backends.values()].map((backend) => backend.close()));

@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { namespaceSpecSchema } from "./namespace-spec.js";
+import { durationSchema, namespaceSpecSchema } from "./namespace-spec.js";
 
 const hostPort = z
   .string()
@@ -114,6 +114,44 @@ export const gatewayConfigSchema = z.strictObject({
       chunkGraceMs: z.number().int().min(1000).default(900_000),
     })
     .prefault({}),
+  timeseries: z
+    .strictObject({
+      maxSeriesIdBytes: z.number().int().min(1).max(4096).default(256),
+      maxEventIdBytes: z.number().int().min(1).max(4096).default(256),
+      maxEventsPerWrite: z.number().int().min(1).max(100_000).default(10_000),
+      /** Largest payload of one event when a namespace sets no limits.max_value_bytes. */
+      maxPayloadBytes: z
+        .number()
+        .int()
+        .min(1)
+        .max(64 << 20)
+        .default(1 << 20),
+      maxTagsPerEvent: z.number().int().min(0).max(1000).default(64),
+      /** Bytes of one tag's key plus value. */
+      maxTagBytes: z.number().int().min(1).max(65_536).default(1024),
+      defaultPageBytes: z
+        .number()
+        .int()
+        .min(1)
+        .default(1 << 20),
+      maxPageBytes: z
+        .number()
+        .int()
+        .min(1)
+        .default(16 << 20),
+      defaultPageEvents: z.number().int().min(1).default(1000),
+      maxPageEvents: z.number().int().min(1).default(10_000),
+      /** Retention of a namespace that sets none. */
+      defaultRetention: durationSchema.default("30d"),
+      /** Accept window of a namespace that sets none: how old, and how far ahead, an event may be. */
+      defaultAcceptPast: durationSchema.default("7d"),
+      defaultAcceptFuture: durationSchema.default("1h"),
+      /** How often each namespace's retention is applied to storage. */
+      retentionIntervalMs: z.number().int().min(1000).default(600_000),
+      /** Async writes (Write with async) waiting for their backend, gateway-wide; more are refused. */
+      maxAsyncWrites: z.number().int().min(0).max(100_000).default(1000),
+    })
+    .prefault({}),
   /** Deadline applied when a client sets none. */
   defaultDeadlineMs: z.number().int().min(1).default(30_000),
   /** The longest deadline a call may have, whatever the client asks. */
@@ -124,4 +162,5 @@ export const gatewayConfigSchema = z.strictObject({
 
 export type GatewayConfig = z.infer<typeof gatewayConfigSchema>;
 export type KeyValueSettings = GatewayConfig["keyvalue"];
+export type TimeSeriesSettings = GatewayConfig["timeseries"];
 export type ConfigStoreSettings = GatewayConfig["configStore"];

@@ -17,7 +17,7 @@ export function parseDuration(text: string): number | undefined {
   return Number(match[1]) * unit;
 }
 
-const duration = z
+export const durationSchema = z
   .string()
   .refine((text) => parseDuration(text) !== undefined, "must be a duration like 30d, 12h, 15m or 45s");
 
@@ -58,7 +58,15 @@ export const namespaceSpecSchema = z.strictObject({
       rps: z.number().int().min(1).max(10_000_000).optional(),
     })
     .optional(),
-  retention: duration.optional(),
+  /** TimeSeries: events older than this are gone from reads at once and from storage eventually. */
+  retention: durationSchema.optional(),
+  /** TimeSeries: event times a Write accepts, relative to the gateway's clock. */
+  accept_window: z
+    .strictObject({
+      past: durationSchema.optional(),
+      future: durationSchema.optional(),
+    })
+    .optional(),
 });
 
 export type NamespaceSpec = z.infer<typeof namespaceSpecSchema>;

@@ -32,6 +32,7 @@ export function deadline(settings: DeadlineSettings, onCancel: CancelSource): In
   const shared = new DeadlineSignals();
   return (next, info) => {
     const setDeadline = (ctx: RequestContext, now: number) => {
+      if (info.openEnded) return; // the client's deadline, if any, uncapped
       const requested = Number.isFinite(ctx.deadline) ? ctx.deadline : now + settings.defaultDeadlineMs;
       ctx.deadline = Math.min(requested, now + settings.maxDeadlineMs);
     };
@@ -46,10 +47,12 @@ export function deadline(settings: DeadlineSettings, onCancel: CancelSource): In
       const now = Date.now();
       setDeadline(ctx, now);
       const controller = new AbortController();
-      const timer = setTimeout(
-        () => controller.abort(new DOMException("deadline exceeded", "TimeoutError")),
-        Math.max(0, ctx.deadline - now),
-      );
+      const timer = Number.isFinite(ctx.deadline)
+        ? setTimeout(
+            () => controller.abort(new DOMException("deadline exceeded", "TimeoutError")),
+            Math.min(Math.max(0, ctx.deadline - now), 2 ** 31 - 1),
+          )
+        : undefined;
       const release = onCancel(ctx, () =>
         controller.abort(new DOMException("cancelled by client", "AbortError")),
       );

@@ -18,6 +18,8 @@ export interface MethodInfo {
   readonly pattern?: PatternName;
   /** What the method does to the namespace's data (pattern services only). */
   readonly access?: Access;
+  /** A stream with no default or maximum deadline (see `PatternPolicy.openEnded`). */
+  readonly openEnded?: boolean;
 }
 
 /**

@@ -44,6 +44,11 @@ export type ServiceImpl<S extends GenServiceMethods, C = RequestContext> = {
 export interface PatternPolicy<S extends GenServiceMethods> {
   pattern: PatternName;
   access: { [K in keyof S]: Access };
+  /**
+   * Open-ended streams (a tail): no default deadline and no cap, so they run until the client
+   * cancels, its own deadline passes or the gateway shuts down.
+   */
+  openEnded?: readonly (keyof S)[];
 }
 
 /** The per-call state the pipeline fills; the grpc-js call stays private to this file. */
@@ -150,6 +155,7 @@ export class ServiceSet {
         method,
         path: `${desc.typeName}/${method.name}`,
         ...(policy ? { pattern: policy.pattern, access: policy.access[local] } : {}),
+        ...(policy?.openEnded?.includes(local) ? { openEnded: true } : {}),
       };
       const implementation = impl[local] as Handler | undefined;
       handlers[method.localName] = this.handlerOf(method, info, implementation?.bind(impl));

@@ -1,8 +1,13 @@
-import { type Backend, type BackendDriver, PrismError } from "@prism/core";
+import { type Backend, type BackendDriver, PrismError, type TsNamespaceSettings } from "@prism/core";
 import type { ConfigStore, StoredNamespace } from "../config/config-store.js";
 import type { GatewayConfig } from "../config/gateway-config.js";
 import { namespaceProblems, referenceProblems } from "../config/namespace-rules.js";
-import { formatIssues, type NamespaceSpec, namespaceSpecSchema } from "../config/namespace-spec.js";
+import {
+  formatIssues,
+  type NamespaceSpec,
+  namespaceSpecSchema,
+  parseDuration,
+} from "../config/namespace-spec.js";
 import type { Logger } from "../log.js";
 import { Binding } from "./binding.js";
 import { RateLimiter } from "./rate-limiter.js";
@@ -17,6 +22,8 @@ export interface ResolvedNamespace {
   /** Largest value accepted, from the namespace's limits or the gateway default. */
   readonly maxValueBytes: number;
   readonly limiter: RateLimiter | undefined;
+  /** TimeSeries namespaces: retention and accept window, from the spec or the gateway defaults. */
+  readonly timeseries: TsNamespaceSettings | undefined;
 }
 
 /** How often the registry compares the store's generation with its own even without notifications. */
@@ -238,8 +245,27 @@ export class NamespaceRegistry {
       version,
       updatedAt,
       binding: new Binding(this.backends.get(spec.backend)!, shadow),
-      maxValueBytes: spec.limits?.max_value_bytes ?? this.config.keyvalue.maxValueBytes,
+      maxValueBytes:
+        spec.limits?.max_value_bytes ??
+        (spec.pattern === "timeseries"
+          ? this.config.timeseries.maxPayloadBytes
+          : this.config.keyvalue.maxValueBytes),
       limiter,
+      timeseries: spec.pattern === "timeseries" ? timeSeriesSettings(spec, this.config) : undefined,
     });
   }
+}
+
+/** A TimeSeries namespace's settings: its own retention and accept window, else the gateway's defaults. */
+export function timeSeriesSettings(
+  spec: Pick<NamespaceSpec, "retention" | "accept_window">,
+  config: Pick<GatewayConfig, "timeseries">,
+): TsNamespaceSettings {
+  const ms = (text: string) => parseDuration(text)!;
+  const defaults = config.timeseries;
+  return Object.freeze({
+    retentionMs: ms(spec.retention ?? defaults.defaultRetention),
+    acceptPastMs: ms(spec.accept_window?.past ?? defaults.defaultAcceptPast),
+    acceptFutureMs: ms(spec.accept_window?.future ?? defaults.defaultAcceptFuture),
+  });
 }

@@ -101,6 +101,38 @@ export const REASONS = {
     meaning: "The namespace's backend lacks a capability the request needs; metadata names both.",
   },
 
+  // TimeSeries requests.
+  SERIES_ID_REQUIRED: { kind: "InvalidArgument", meaning: "The series id is empty." },
+  INVALID_SERIES_ID: {
+    kind: "InvalidArgument",
+    meaning: "The series id is too long or contains control characters.",
+  },
+  EVENTS_REQUIRED: { kind: "InvalidArgument", meaning: "A Write carries no events." },
+  TOO_MANY_EVENTS: { kind: "InvalidArgument", meaning: "A Write carries more events than the gateway allows." },
+  EVENT_TIME_REQUIRED: { kind: "InvalidArgument", meaning: "An event has no event_time." },
+  EVENT_OUTSIDE_WINDOW: {
+    kind: "InvalidArgument",
+    meaning:
+      "An event's time is older or further ahead than the namespace's accept window; metadata names the event. Nothing of the batch is written.",
+  },
+  EVENT_ID_REQUIRED: { kind: "InvalidArgument", meaning: "An event has an empty event_id." },
+  INVALID_EVENT_ID: {
+    kind: "InvalidArgument",
+    meaning: "An event id is too long or contains control characters.",
+  },
+  INVALID_TAG: {
+    kind: "InvalidArgument",
+    meaning: "An event or filter has too many tags, an empty tag key, or a tag larger than allowed.",
+  },
+  INVALID_TIME_RANGE: {
+    kind: "InvalidArgument",
+    meaning: "A timestamp is outside google.protobuf.Timestamp's range, or a read's start is not before its end.",
+  },
+  ASYNC_WRITES_FULL: {
+    kind: "ResourceExhausted",
+    meaning: "Too many async Writes are waiting for their backends; retry later or write synchronously.",
+  },
+
   // Backends.
   BACKEND_UNAVAILABLE: { kind: "Unavailable", meaning: "The namespace's backend server is unreachable." },
   BACKEND_LIMIT_REACHED: { kind: "ResourceExhausted", meaning: "The backend has no room for the write." },
