@@ -108,7 +108,10 @@ export const REASONS = {
     meaning: "The series id is too long or contains control characters.",
   },
   EVENTS_REQUIRED: { kind: "InvalidArgument", meaning: "A Write carries no events." },
-  TOO_MANY_EVENTS: { kind: "InvalidArgument", meaning: "A Write carries more events than the gateway allows." },
+  TOO_MANY_EVENTS: {
+    kind: "InvalidArgument",
+    meaning: "A Write carries more events than the gateway allows.",
+  },
   EVENT_TIME_REQUIRED: { kind: "InvalidArgument", meaning: "An event has no event_time." },
   EVENT_OUTSIDE_WINDOW: {
     kind: "InvalidArgument",
@@ -126,7 +129,8 @@ export const REASONS = {
   },
   INVALID_TIME_RANGE: {
     kind: "InvalidArgument",
-    meaning: "A timestamp is outside google.protobuf.Timestamp's range, or a read's start is not before its end.",
+    meaning:
+      "A timestamp is outside google.protobuf.Timestamp's range, or a read's start is not before its end.",
   },
   ASYNC_WRITES_FULL: {
     kind: "ResourceExhausted",
