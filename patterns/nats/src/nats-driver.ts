@@ -3,10 +3,12 @@ import { toPrismError } from "./errors.js";
 import { NatsKeyValue } from "./nats-keyvalue.js";
 import { NatsLink } from "./nats-link.js";
 import { isServerUrl, parseServerUrl, readNatsOptions, type ServerAddress } from "./nats-options.js";
+import { NatsTimeSeries } from "./nats-timeseries.js";
 
 /**
  * The `nats` backend type: KeyValue on NATS JetStream (server 2.11 or later for TTL and reads
- * independent of the namespace's size; 2.9 still works without them), JetStream on.
+ * independent of the namespace's size; 2.9 still works without them), and TimeSeries (2.11 or
+ * later: one stream per namespace, ADR-0013), JetStream on.
  * Options: `url` (required; `env:NAME` / `file:/path` allowed; may carry `user:pass@` or
  * `token@`), `bucketPrefix` (default `prism`), `replicas` (1), `connectTimeoutMs` (3000),
  * `requestTimeoutMs` (5000), `maxValueBytes` (1 MiB, lowered to the server's max_payload).
@@ -16,7 +18,7 @@ import { isServerUrl, parseServerUrl, readNatsOptions, type ServerAddress } from
  */
 export const natsDriver: BackendDriver = {
   type: "nats",
-  patterns: ["keyvalue"],
+  patterns: ["keyvalue", "timeseries"],
   validate: (options) => readNatsOptions(options).problems,
   async open({ name, options: raw }): Promise<Backend> {
     const { options, problems } = readNatsOptions(raw);
@@ -34,6 +36,7 @@ export const natsDriver: BackendDriver = {
       onConnected: (maxPayloadBytes, version) => keyvalue?.fitToServer(maxPayloadBytes, version),
     });
     keyvalue = new NatsKeyValue(link, name, options.maxValueBytes);
+    const timeseries = new NatsTimeSeries(link, name, options);
     // Connect now if we can, so capabilities reflect the server before the first request. A
     // server that is down must not stop the gateway: the link retries on use.
     await link.session().catch(() => undefined);
@@ -41,6 +44,7 @@ export const natsDriver: BackendDriver = {
       name,
       type: "nats",
       keyvalue,
+      timeseries,
       health: (signal) => health(link, name, signal),
       close: () => link.close(),
     };
