@@ -1,3 +1,4 @@
 export { b, freshNamespace } from "./fixtures.js";
 export { type KeyValueConformanceTarget, keyValueConformance } from "./keyvalue.js";
 export { keyValueLargeTests } from "./keyvalue-large.js";
+export { type TimeSeriesConformanceTarget, timeSeriesConformance } from "./timeseries.js";
