@@ -1,8 +1,10 @@
 import type { Backend, BackendDriver } from "@prism/core";
 import { OptionReader } from "@prism/core";
 import { MemoryKeyValue } from "./memory-keyvalue.js";
+import { MemoryTimeSeries } from "./memory-timeseries.js";
 
 export { MemoryKeyValue } from "./memory-keyvalue.js";
+export { MemoryTimeSeries } from "./memory-timeseries.js";
 
 /**
  * The `memory` backend type. Options: `sweepIntervalMs` (how often expired items are dropped,
@@ -10,7 +12,7 @@ export { MemoryKeyValue } from "./memory-keyvalue.js";
  */
 export const memoryDriver: BackendDriver = {
   type: "memory",
-  patterns: ["keyvalue"],
+  patterns: ["keyvalue", "timeseries"],
   validate: (options) => optionsOf(options).problems,
   async open({ name, options }): Promise<Backend> {
     const { sweepIntervalMs } = optionsOf(options);
@@ -21,6 +23,7 @@ export const memoryDriver: BackendDriver = {
       name,
       type: "memory",
       keyvalue,
+      timeseries: new MemoryTimeSeries(),
       health: async () => ({ ok: true, latencyMs: 0 }),
       close: async () => clearInterval(sweeper),
     };
