@@ -7,14 +7,18 @@ import {
   resolveSecret,
 } from "@prism/core";
 import { PostgresKeyValue } from "./postgres-keyvalue.js";
-import { isPostgresUrl, readPostgresOptions } from "./postgres-options.js";
+import { isPostgresUrl, type PostgresOptions, readPostgresOptions } from "./postgres-options.js";
 import { PostgresPool } from "./postgres-pool.js";
+import { PostgresTimeSeries } from "./postgres-timeseries.js";
 import { migrate } from "./schema.js";
 import { buildStatements, type Statement } from "./sql.js";
 import { Sweeper } from "./sweeper.js";
+import { ArrivalListener } from "./ts-listener.js";
+import { TsPartitions } from "./ts-partitions.js";
+import { buildTsStatements } from "./ts-sql.js";
 
 /**
- * The `postgres` backend type: KeyValue in PostgreSQL.
+ * The `postgres` backend type: KeyValue and TimeSeries (ADR-0011) in PostgreSQL.
  *
  * Options: `url` (required; `postgres://…`, or `env:NAME` / `file:/path` to keep the password out
  * of the config), `poolSize` (10), `schema` (`prism`), `sweepIntervalMs` (30000),
@@ -29,7 +33,7 @@ import { Sweeper } from "./sweeper.js";
  */
 export const postgresDriver: BackendDriver = {
   type: "postgres",
-  patterns: ["keyvalue"],
+  patterns: ["keyvalue", "timeseries"],
   validate: (options) => readPostgresOptions(options).problems,
 
   async open({ name, options: raw }): Promise<Backend> {
@@ -53,18 +57,30 @@ export const postgresDriver: BackendDriver = {
     const sql = buildStatements(options.schema);
     const sweeper = new Sweeper(pool, sql, options.sweepIntervalMs);
     sweeper.start();
+    const timeseries = openTimeSeries(name, url, options, pool);
     return {
       name,
       type: "postgres",
       keyvalue: new PostgresKeyValue(pool, sql),
+      timeseries: timeseries.backend,
       health: (signal) => health(name, pool, signal, sql.health),
       async close() {
         sweeper.stop();
+        await timeseries.listener.close();
         await pool.close();
       },
     };
   },
 };
+
+/** TimeSeries on the shared pool, with the instance's one listening connection (opened by the first tail). */
+function openTimeSeries(name: string, url: string, options: PostgresOptions, pool: PostgresPool) {
+  const channel = `prism_ts_${options.schema}`;
+  const listener = new ArrivalListener(url, channel, `prism:${name}:listen`, options.connectTimeoutMs);
+  const tsSql = buildTsStatements(options.schema);
+  const partitions = new TsPartitions(pool, tsSql, options.schema);
+  return { listener, backend: new PostgresTimeSeries(pool, tsSql, partitions, listener, channel) };
+}
 
 /** Resolves `env:`/`file:` and checks the result; errors name where the url came from, never it. */
 async function resolveUrl(backend: string, spec: string): Promise<string> {

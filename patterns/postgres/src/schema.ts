@@ -27,6 +27,35 @@ const MIGRATIONS: readonly ((schema: string) => string[])[] = [
        PRIMARY KEY (namespace, key))`,
     `CREATE INDEX IF NOT EXISTS kv_idempotency_forget_at ON "${schema}".kv_idempotency (forget_at)`,
   ],
+  // TimeSeries (ADR-0011). Partitions of ts_events are created on demand, one per namespace and
+  // UTC day (`ts-partitions.ts`); this creates only the partitioned parent and its indexes.
+  (schema) => [
+    // A small number per namespace: partition bounds and names carry it, never namespace text.
+    `CREATE TABLE IF NOT EXISTS "${schema}".ts_namespaces (
+       namespace text COLLATE "C" PRIMARY KEY,
+       id        integer GENERATED ALWAYS AS IDENTITY UNIQUE)`,
+    // Arrival order for tails. CACHE 1 (the default, spelled out): a per-session cache would hand
+    // out numbers out of commit order, and the tail's hand-over relies on that order per series.
+    `CREATE SEQUENCE IF NOT EXISTS "${schema}".ts_arrival AS bigint CACHE 1`,
+    // COLLATE "C": event ids compare by UTF-8 bytes, the order `compareEvents` defines. `size` is
+    // the event's `eventBytes`, computed at write, so pages are cut to their byte bound in SQL.
+    `CREATE TABLE IF NOT EXISTS "${schema}".ts_events (
+       ns_id         integer NOT NULL,
+       series_id     text COLLATE "C" NOT NULL,
+       event_time_us bigint NOT NULL,
+       event_id      text COLLATE "C" NOT NULL,
+       seq           bigint NOT NULL,
+       size          integer NOT NULL,
+       payload       bytea NOT NULL,
+       tags          jsonb NOT NULL,
+       PRIMARY KEY (ns_id, series_id, event_time_us, event_id))
+     PARTITION BY RANGE (ns_id, event_time_us)`,
+    // Tails: a series' events in arrival order, and its latest arrival.
+    `CREATE INDEX IF NOT EXISTS ts_events_arrival ON "${schema}".ts_events (ns_id, series_id, seq)`,
+    // Retention's batched delete in the one partition that straddles the cut-off. Events arrive
+    // roughly in time order, so a BRIN index stays tiny and costs writes almost nothing.
+    `CREATE INDEX IF NOT EXISTS ts_events_time ON "${schema}".ts_events USING brin (event_time_us)`,
+  ],
 ];
 
 /** The schema version this build writes and reads. */
