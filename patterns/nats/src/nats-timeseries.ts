@@ -52,6 +52,7 @@ export class NatsTimeSeries implements TimeSeriesBackend {
     const { signal, settings } = options;
     try {
       throwIfAborted(signal);
+      if (events.length === 0) return { written: 0, duplicates: 0 };
       const session = await this.link.session(signal);
       const maxPayload = session.nc.info?.max_payload ?? Number.POSITIVE_INFINITY;
       const unique = new Map<string, TsEvent>();

@@ -10,7 +10,7 @@ import {
   type TsEvent,
   type TsNamespaceSettings,
 } from "@prism/core";
-import { freshNamespace } from "@prism/core/conformance";
+import { freshNamespace, timeSeriesConformance } from "@prism/core/conformance";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { natsDriver } from "./index.js";
 import type { NatsTimeSeries } from "./nats-timeseries.js";
@@ -73,6 +73,8 @@ const readAll = (ts: TimeSeriesBackend, ns: string, series: string, startUs: big
   });
 
 const ids = (events: TsEvent[]) => events.map((e) => e.eventId);
+
+timeSeriesConformance({ name: "nats", open: openNats });
 
 describe("nats timeseries", () => {
   let backend: Backend;

@@ -45,6 +45,9 @@ export interface ReadCall {
   signal: AbortSignal | undefined;
 }
 
+/** The latest time a `Date` holds (event times reach 2^63 µs, beyond it). */
+const MAX_DATE_MS = 8.64e15;
+
 const toMs = (us: bigint): number => Number(us / 1000n);
 
 /**
@@ -111,7 +114,7 @@ export async function* arrivals(
     const limits = { next_by_subj: filter, batch: SCAN_BATCH, max_bytes: SCAN_MAX_BYTES };
     const request =
       nextSeq === undefined
-        ? { ...limits, start_time: new Date(Math.max(0, fromMs)) }
+        ? { ...limits, start_time: new Date(Math.min(Math.max(0, fromMs), MAX_DATE_MS)) }
         : { ...limits, seq: nextSeq };
     const batch = await wait(collect(stream, request), signal);
     const inRange = untilSeq === undefined ? batch : batch.filter((message) => message.seq <= untilSeq);

@@ -8,6 +8,9 @@ import { type TsLayout, tsLayout } from "./ts-subjects.js";
 /** Milliseconds as the nanoseconds of JetStream's API. */
 const nanos = (ms: number): number => ms * 1_000_000;
 
+/** The longest duration JetStream's API takes, in whole milliseconds. */
+const MAX_DURATION_MS = 9_223_372_036_854;
+
 /** NATS's default duplicate window; ours stays at most the stream's max age, as NATS requires. */
 const DEFAULT_DUPLICATE_WINDOW_MS = 2 * 60 * 1000;
 
@@ -34,8 +37,10 @@ export interface TsStream extends TsLayout {
  */
 export function streamMaxAgeMs(settings: TsNamespaceSettings): number {
   const { retentionMs, acceptFutureMs } = settings;
-  if (!Number.isFinite(retentionMs) || retentionMs <= 0) return 0;
-  return retentionMs + Math.max(0, acceptFutureMs);
+  const maxAgeMs = retentionMs + Math.max(0, acceptFutureMs);
+  // JetStream holds max_age as a Go duration (int64 nanoseconds, about 292 years).
+  if (!Number.isFinite(maxAgeMs) || retentionMs <= 0 || maxAgeMs > MAX_DURATION_MS) return 0;
+  return maxAgeMs;
 }
 
 /**

@@ -1,10 +1,11 @@
-import { matchesTags, type TsEvent, type TsNamespaceSettings } from "@prism/core";
+import { eventBytes, matchesTags, type TsEvent, type TsNamespaceSettings } from "@prism/core";
 import { type ReadCall, readPage } from "./ts-read.js";
 import { decodeEventMessage, parseEventSubject, seriesFilter } from "./ts-subjects.js";
 
 /** Events per catch-up page and per live fetch: the most a tail holds beyond what was asked. */
 const TAIL_BATCH = 256;
-const CATCH_UP_MAX_BYTES = 4 * 1024 * 1024;
+/** Bytes (`eventBytes`) of one batch handed out, unless it is one event: one gRPC message's worth. */
+const TAIL_BATCH_BYTES = 4 * 1024 * 1024;
 /** How long one live pull request waits at the server before the next is sent. */
 const LIVE_EXPIRES_MS = 30_000;
 
@@ -30,7 +31,7 @@ export async function* catchUp(call: ReadCall, plan: TailPlan, lastSeq: number):
       descending: false,
       tagFilter: plan.tagFilter,
       limitEvents: TAIL_BATCH,
-      limitBytes: CATCH_UP_MAX_BYTES,
+      limitBytes: TAIL_BATCH_BYTES,
       after,
       untilSeq: lastSeq,
     });
@@ -67,16 +68,25 @@ export async function* live(call: ReadCall, plan: TailPlan, lastSeq: number): As
       signal?.addEventListener("abort", stop, { once: true });
       try {
         let batch: TsEvent[] = [];
+        let bytes = 0;
         for await (const message of messages) {
           const key = parseEventSubject(stream, token, message.subject);
           const body = key && decodeEventMessage(message.data);
-          if (key && body) {
-            const event: TsEvent = { ...key, ...body };
-            if (matchesTags(event, plan.tagFilter)) batch.push(event);
+          const event: TsEvent | undefined = key && body && { ...key, ...body };
+          if (event && matchesTags(event, plan.tagFilter)) {
+            const size = eventBytes(event);
+            if (batch.length > 0 && bytes + size > TAIL_BATCH_BYTES) {
+              yield batch;
+              batch = [];
+              bytes = 0;
+            }
+            batch.push(event);
+            bytes += size;
           }
           if (batch.length > 0 && (batch.length >= TAIL_BATCH || message.info.pending === 0)) {
             yield batch;
             batch = [];
+            bytes = 0;
           }
         }
         if (batch.length > 0 && !signal?.aborted) yield batch;
