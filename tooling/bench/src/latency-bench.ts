@@ -109,6 +109,7 @@ export async function runRateBench(
     grpc("bare", "bare grpc-js", bare, MEMORY_NAMESPACE);
     grpc("gatewayMemory", "gateway (memory)", gateway, MEMORY_NAMESPACE);
     if (options.postgres) {
+      grpc("barePostgres", "bare grpc-js + pg", bare, POSTGRES_NAMESPACE);
       grpc("gatewayPostgres", "gateway (postgres)", gateway, POSTGRES_NAMESPACE);
       const direct = new DirectPgReader(options.pgUrl, options.pgPoolSize, POSTGRES_NAMESPACE, dataset);
       targets.push({

@@ -33,6 +33,12 @@ export interface RateTargets {
   readonly gatewayMemory: RateTargetResult;
   readonly gatewayPostgres?: RateTargetResult;
   readonly directPg?: RateTargetResult;
+  /**
+   * The bare grpc-js server answering from PostgreSQL with the backend's query: the ceiling of a
+   * Node gRPC server in front of PostgreSQL, so `gatewayPostgres − barePostgres` is what the
+   * gateway itself adds and `barePostgres − directPg` what the Node gRPC hop costs.
+   */
+  readonly barePostgres?: RateTargetResult;
 }
 
 /** What the run was. */
@@ -158,6 +164,15 @@ export function formatRateReport(s: RateSettings, targets: RateTargets): string 
   const goals = judgeGoals(targets);
   lines.push("goals (issue 7; reported, not enforced):");
   lines.push(...formatGoals(goals));
+  const { barePostgres: ceiling, gatewayPostgres: gateway, directPg: direct } = targets;
+  if (ceiling && gateway && direct) {
+    const added = (a: RateTargetResult, b: RateTargetResult) =>
+      (["p50", "p99"] as const).map((p) => `${p} ${signed(a.latency[p] - b.latency[p])} µs`).join(", ");
+    lines.push(
+      `postgres hop split: the Node gRPC server itself (bare + pg − direct pg) ${added(ceiling, direct)};` +
+        ` the gateway over that ceiling (gateway − bare + pg) ${added(gateway, ceiling)}`,
+    );
+  }
   const client = present(targets)
     .map((t) => `${t.label} ${t.clientCpuPerThousand.toFixed(3)}`)
     .join(", ");
@@ -209,7 +224,15 @@ export function rateFailures(targets: RateTargets): number {
 }
 
 function present(targets: RateTargets): RateTargetResult[] {
-  return [targets.bare, targets.gatewayMemory, targets.gatewayPostgres, targets.directPg].filter(
-    (t): t is RateTargetResult => t !== undefined,
-  );
+  return [
+    targets.bare,
+    targets.gatewayMemory,
+    targets.barePostgres,
+    targets.gatewayPostgres,
+    targets.directPg,
+  ].filter((t): t is RateTargetResult => t !== undefined);
+}
+
+function signed(value: number): string {
+  return `${value >= 0 ? "+" : "−"}${int(Math.abs(value))}`;
 }

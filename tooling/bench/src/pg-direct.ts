@@ -29,7 +29,8 @@ const PAGE_ITEMS = 1000;
 const PAGE_BYTES = 1 << 20;
 const NO_LOWER_BOUND = Buffer.alloc(0);
 
-interface PageRow {
+export interface PageRow {
+  key: Buffer;
   value: Buffer | null;
   kept: boolean;
 }
@@ -59,18 +60,18 @@ export class DirectPgReader {
    * @example await reader.get(42)
    */
   async get(seq: number): Promise<void> {
-    const values = [
-      this.namespace,
-      this.ids[seq % this.ids.length],
-      Date.now(),
-      PAGE_ITEMS,
-      PAGE_BYTES,
-      NO_LOWER_BOUND,
-    ];
-    const { rows } = await this.pool.query<PageRow>({ name: "prism_bench_get_all", text: GET_ALL, values });
+    const id = this.ids[seq % this.ids.length]!;
+    const rows = await this.read(id);
     if (rows.length !== 1 || !rows[0]!.kept || rows[0]!.value?.length !== this.dataset.valueBytes) {
-      throw new Error(`direct pg read of ${values[1]} returned an unexpected page`);
+      throw new Error(`direct pg read of ${id} returned an unexpected page`);
     }
+  }
+
+  /** The rows of record `id`'s first page, as the backend's query returns them. */
+  async read(id: string): Promise<PageRow[]> {
+    const values = [this.namespace, id, Date.now(), PAGE_ITEMS, PAGE_BYTES, NO_LOWER_BOUND];
+    const { rows } = await this.pool.query<PageRow>({ name: "prism_bench_get_all", text: GET_ALL, values });
+    return rows;
   }
 
   /** Closes every connection. */

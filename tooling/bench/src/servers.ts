@@ -33,9 +33,10 @@ export async function startServers(
     args: [
       ...["--records", `${dataset.records}`, "--value-bytes", `${dataset.valueBytes}`],
       ...["--namespace", MEMORY_NAMESPACE],
+      ...(postgres ? ["--pg-namespace", POSTGRES_NAMESPACE, "--pg-pool", `${options.pgPoolSize}`] : []),
     ],
     cwd: REPO_ROOT,
-    env: process.env,
+    env: { ...process.env, PRISM_BENCH_PG_URL: options.pgUrl },
     nodeArgs: cpuProfileArgs(options.cpuProfileDir, "bare"),
     preload: options.preload ?? [],
   });
