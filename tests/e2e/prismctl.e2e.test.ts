@@ -1,4 +1,4 @@
-import { spawnSync } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import { writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -21,8 +21,11 @@ function prismctl(...args: string[]) {
 
 beforeAll(async () => {
   gateway = await startGatewayProcess({
-    backends: { local: { type: "sqlite", path: "ctl.db" } },
-    namespaces: [{ name: "ctl-kv", pattern: "keyvalue", backend: "local" }],
+    backends: { local: { type: "sqlite", path: "ctl.db" }, mem: { type: "memory" } },
+    namespaces: [
+      { name: "ctl-kv", pattern: "keyvalue", backend: "local" },
+      { name: "ctl-ts", pattern: "timeseries", backend: "mem" },
+    ],
   });
 });
 afterAll(async () => {
@@ -30,7 +33,8 @@ afterAll(async () => {
   if (gateway) removeDataDir(gateway.dataDir);
 });
 
-describe("prismctl", () => {
+// Every prismctl call is a fresh tsx process: seconds each on a loaded machine.
+describe("prismctl", { timeout: 120_000 }, () => {
   it("puts, gets, scans and deletes values", () => {
     expect(prismctl("kv", "put", "ctl-kv", "user-1", "hello")).toMatchObject({ code: 0, stdout: "ok\n" });
     expect(prismctl("kv", "put", "ctl-kv", "user-1", "blue", "--key", "colour").code).toBe(0);
@@ -57,4 +61,76 @@ describe("prismctl", () => {
     expect(prismctl("kv", "put", "ctl-kv").code).toBe(2);
     expect(prismctl("bogus").code).toBe(2);
   });
+
+  it("writes, reads and tails events until Ctrl-C, as text or JSON lines", async () => {
+    const write = (...args: string[]) => prismctl("ts", "write", "ctl-ts", "cpu", ...args);
+    const hourAgo = Math.floor(Date.now() / 1000) * 1000 - 3_600_000;
+    const iso = (ms: number) => new Date(ms).toISOString();
+    const [t1, t2, from] = [iso(hourAgo), iso(hourAgo + 1000), iso(hourAgo - 60_000)];
+    expect(write("42", "--id", "e1", "--time", t1, "--tag", "host=a")).toMatchObject({
+      code: 0,
+      stdout: "written 1, duplicates 0\n",
+    });
+    expect(write("42", "--id", "e1", "--time", t1).stdout).toBe("written 0, duplicates 1\n");
+    expect(write("43", "--id", "e2", "--time", t2, "--tag", "host=b").code).toBe(0);
+    const read = prismctl("ts", "read", "ctl-ts", "cpu", "--start", from);
+    expect(read.stdout).toBe(`${t1}\te1\t42\thost=a\n${t2}\te2\t43\thost=b\n`);
+    const json = prismctl("ts", "read", "ctl-ts", "cpu", "--start", from, "--desc", "-o", "json");
+    expect(
+      json.stdout
+        .trim()
+        .split("\n")
+        .map((line) => JSON.parse(line).eventId),
+    ).toEqual(["e2", "e1"]);
+    expect(prismctl("ts", "read", "ctl-ts", "cpu", "--start", "yesterday-ish").code).toBe(2);
+
+    const tail = spawn(
+      join(REPO, "node_modules/.bin/tsx"),
+      [
+        join(REPO, "prismctl/src/main.ts"),
+        "--addr",
+        gateway.address,
+        "ts",
+        "tail",
+        "ctl-ts",
+        "cpu",
+        "--start",
+        from,
+        "--tag",
+        "host=b",
+      ],
+      { stdio: ["ignore", "pipe", "pipe"] },
+    );
+    let out = "";
+    tail.stdout.on("data", (chunk: Buffer) => {
+      out += chunk.toString();
+    });
+    const exited = new Promise<number | null>((done) => tail.once("exit", (code) => done(code)));
+    await until(
+      () => out.includes("\te2\t"),
+      () => out,
+    );
+    expect(write("44", "--id", "e3", "--tag", "host=b").code).toBe(0);
+    expect(write("45", "--id", "e4", "--tag", "host=a").code).toBe(0);
+    await until(
+      () => out.includes("\te3\t"),
+      () => out,
+    );
+    tail.kill("SIGINT");
+    expect(await exited).toBe(0);
+    expect(
+      out
+        .split("\n")
+        .filter(Boolean)
+        .map((line) => line.split("\t")[1]),
+    ).toEqual(["e2", "e3"]);
+  });
 });
+
+async function until(condition: () => boolean, output: () => string): Promise<void> {
+  const deadline = Date.now() + 30_000;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error(`prismctl did not print what was expected:\n${output()}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
