@@ -4,9 +4,11 @@ import { type Backend, type BackendDriver, OptionReader } from "@prism/core";
 import Database from "better-sqlite3";
 import { SqliteKeyValue } from "./sqlite-keyvalue.js";
 import { MIGRATIONS, SCHEMA_VERSION } from "./sqlite-schema.js";
+import { SqliteTimeSeries } from "./sqlite-timeseries.js";
 import type { SqliteDatabase } from "./sqlite-types.js";
 
 export { SqliteKeyValue } from "./sqlite-keyvalue.js";
+export { SqliteTimeSeries } from "./sqlite-timeseries.js";
 
 /**
  * The `sqlite` backend type. Options: `path` (database file; relative paths are under the
@@ -15,7 +17,7 @@ export { SqliteKeyValue } from "./sqlite-keyvalue.js";
  */
 export const sqliteDriver: BackendDriver = {
   type: "sqlite",
-  patterns: ["keyvalue"],
+  patterns: ["keyvalue", "timeseries"],
   validate: (options) => optionsOf(options).problems,
   async open({ name, options, dataDir }): Promise<Backend> {
     const { path, sweepIntervalMs } = optionsOf(options);
@@ -29,6 +31,7 @@ export const sqliteDriver: BackendDriver = {
       name,
       type: "sqlite",
       keyvalue,
+      timeseries: new SqliteTimeSeries(db),
       async health() {
         const started = performance.now();
         try {

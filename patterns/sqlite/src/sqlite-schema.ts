@@ -3,7 +3,7 @@
  * ids TEXT with the default BINARY collation (UTF-8 byte order), matching the other backends.
  * WITHOUT ROWID keeps each record's items clustered by (namespace, id, key).
  */
-export const SCHEMA_VERSION = 1;
+export const SCHEMA_VERSION = 2;
 
 export const MIGRATIONS: readonly string[] = [
   `CREATE TABLE IF NOT EXISTS kv_items (
@@ -23,6 +23,27 @@ export const MIGRATIONS: readonly string[] = [
      PRIMARY KEY (namespace, key)
    ) WITHOUT ROWID`,
   `CREATE INDEX IF NOT EXISTS kv_idempotency_forget ON kv_idempotency (forget_at)`,
+  // Version 2: TimeSeries. Times are epoch microseconds in 64-bit integers; `seq` numbers a
+  // series' events in arrival (commit) order, drawn from `ts_series.last_seq` inside the write
+  // transaction, so a tail can follow arrivals and never sees a number reused after retention.
+  `CREATE TABLE IF NOT EXISTS ts_events (
+     namespace  TEXT    NOT NULL,
+     series_id  TEXT    NOT NULL,
+     event_time INTEGER NOT NULL,
+     event_id   TEXT    NOT NULL,
+     payload    BLOB    NOT NULL,
+     tags       TEXT    NOT NULL,
+     seq        INTEGER NOT NULL,
+     PRIMARY KEY (namespace, series_id, event_time, event_id)
+   ) WITHOUT ROWID`,
+  `CREATE INDEX IF NOT EXISTS ts_events_arrival ON ts_events (namespace, series_id, seq)`,
+  `CREATE INDEX IF NOT EXISTS ts_events_retention ON ts_events (namespace, event_time)`,
+  `CREATE TABLE IF NOT EXISTS ts_series (
+     namespace TEXT    NOT NULL,
+     series_id TEXT    NOT NULL,
+     last_seq  INTEGER NOT NULL,
+     PRIMARY KEY (namespace, series_id)
+   ) WITHOUT ROWID`,
 ];
 
 /** The columns every item read returns. */

@@ -1,9 +1,12 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { keyValueConformance } from "@prism/core/conformance";
+import type { TsEvent } from "@prism/core";
+import { keyValueConformance, timeSeriesConformance } from "@prism/core/conformance";
+import Database from "better-sqlite3";
 import { afterAll, describe, expect, it } from "vitest";
 import { sqliteDriver } from "./index.js";
+import { MIGRATIONS, SCHEMA_VERSION } from "./sqlite-schema.js";
 
 const dataDir = mkdtempSync(join(tmpdir(), "prism-sqlite-"));
 afterAll(() => rmSync(dataDir, { recursive: true, force: true }));
@@ -11,6 +14,11 @@ afterAll(() => rmSync(dataDir, { recursive: true, force: true }));
 keyValueConformance({
   name: "sqlite",
   open: () => sqliteDriver.open({ name: "local", options: { path: "conformance.db" }, dataDir }),
+});
+
+timeSeriesConformance({
+  name: "sqlite",
+  open: () => sqliteDriver.open({ name: "local", options: { path: "timeseries.db" }, dataDir }),
 });
 
 describe("sqlite driver", () => {
@@ -42,6 +50,75 @@ describe("sqlite driver", () => {
     expect(kv.sweep()).toBe(1);
     expect(kv.sweep()).toBe(0);
     await backend.close();
+  });
+
+  it("wakes a live tail for writes made by another connection to the same file (by polling)", async () => {
+    const settings = { retentionMs: 3_600_000, acceptPastMs: 3_600_000, acceptFutureMs: 3_600_000 };
+    const reader = await sqliteDriver.open({ name: "r", options: { path: "shared.db" }, dataDir });
+    const writer = await sqliteDriver.open({ name: "w", options: { path: "shared.db" }, dataDir });
+    const controller = new AbortController();
+    const ids = (result: IteratorResult<TsEvent[]>) =>
+      result.done ? [] : result.value.map((e) => e.eventId);
+    try {
+      const now = BigInt(Date.now()) * 1000n;
+      const event = (eventId: string) => ({ eventTimeUs: now, eventId, payload: new Uint8Array(), tags: {} });
+      await writer.timeseries!.write("ns", "s", [event("stored")], { settings });
+      const tail = reader.timeseries!.tail("ns", "s", {
+        settings,
+        startUs: now,
+        tagFilter: {},
+        signal: controller.signal,
+      });
+      const iterator = tail[Symbol.asyncIterator]();
+      const first = await iterator.next();
+      expect(ids(first)).toEqual(["stored"]);
+      const pending = iterator.next();
+      await writer.timeseries!.write("ns", "s", [event("from-elsewhere")], { settings });
+      const bounded = AbortSignal.timeout(20_000);
+      const second = await Promise.race([
+        pending,
+        new Promise<never>((_, reject) =>
+          bounded.addEventListener("abort", () => reject(new Error("no wake-up"))),
+        ),
+      ]);
+      expect(ids(second)).toEqual(["from-elsewhere"]);
+    } finally {
+      controller.abort();
+      await reader.close();
+      await writer.close();
+    }
+  });
+
+  it("upgrades a version 1 database (KeyValue only) in place", async () => {
+    const file = join(dataDir, "version-1.db");
+    const old = new Database(file);
+    for (const statement of MIGRATIONS.slice(0, 4)) old.exec(statement);
+    old.prepare("INSERT INTO kv_items (namespace, id, key, value) VALUES ('ns', 'r', x'01', x'02')").run();
+    old.pragma("user_version = 1");
+    old.close();
+    const backend = await sqliteDriver.open({ name: "v1", options: { path: "version-1.db" }, dataDir });
+    const { items } = await backend.keyvalue!.get(
+      "ns",
+      "r",
+      { kind: "all" },
+      { limitItems: 10, limitBytes: 100 },
+    );
+    expect(items.map((i) => [...i.value])).toEqual([[2]]);
+    const settings = { retentionMs: 3_600_000, acceptPastMs: 3_600_000, acceptFutureMs: 3_600_000 };
+    const event = {
+      eventTimeUs: BigInt(Date.now()) * 1000n,
+      eventId: "e",
+      payload: new Uint8Array(),
+      tags: {},
+    };
+    expect(await backend.timeseries!.write("ns", "s", [event], { settings })).toEqual({
+      written: 1,
+      duplicates: 0,
+    });
+    await backend.close();
+    const reopened = new Database(file, { readonly: true });
+    expect(reopened.pragma("user_version", { simple: true })).toBe(SCHEMA_VERSION);
+    reopened.close();
   });
 
   it("reports every bad option at once", () => {
