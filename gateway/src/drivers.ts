@@ -1,4 +1,5 @@
 import type { BackendDriver } from "@prism/core";
+import { kafkaDriver } from "@prism/kafka";
 import { memoryDriver } from "@prism/memory";
 import { natsDriver } from "@prism/nats";
 import { postgresDriver } from "@prism/postgres";
@@ -8,4 +9,10 @@ import { sqliteDriver } from "@prism/sqlite";
  * Every backend package the gateway can run. Adding a backend is adding its driver here; nothing
  * else in the gateway knows backend types.
  */
-export const DRIVERS: readonly BackendDriver[] = [memoryDriver, sqliteDriver, postgresDriver, natsDriver];
+export const DRIVERS: readonly BackendDriver[] = [
+  memoryDriver,
+  sqliteDriver,
+  postgresDriver,
+  natsDriver,
+  kafkaDriver,
+];
