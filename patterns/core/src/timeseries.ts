@@ -127,8 +127,25 @@ export function compareEvents(
   b: { eventTimeUs: bigint; eventId: string },
 ): number {
   if (a.eventTimeUs !== b.eventTimeUs) return a.eventTimeUs < b.eventTimeUs ? -1 : 1;
-  if (a.eventId === b.eventId) return 0;
-  return Buffer.compare(utf8.encode(a.eventId), utf8.encode(b.eventId));
+  return compareUtf8(a.eventId, b.eventId);
+}
+
+/**
+ * Two strings in UTF-8 byte order without encoding them: UTF-16 code units order the same way
+ * up to the first difference unless it involves a surrogate or a unit above them (U+D800…U+FFFF).
+ */
+export function compareUtf8(a: string, b: string): number {
+  const length = Math.min(a.length, b.length);
+  for (let i = 0; i < length; i++) {
+    const x = a.charCodeAt(i);
+    const y = b.charCodeAt(i);
+    if (x === y) continue;
+    if (x < 0xd800 && y < 0xd800) return x < y ? -1 : 1;
+    // From the start of the character, so a pair's low surrogate is not encoded on its own.
+    const from = i > 0 && (a.charCodeAt(i - 1) & 0xfc00) === 0xd800 ? i - 1 : i;
+    return Buffer.compare(utf8.encode(a.slice(from)), utf8.encode(b.slice(from)));
+  }
+  return a.length === b.length ? 0 : a.length < b.length ? -1 : 1;
 }
 
 /** The bytes an event counts toward a page's `limitBytes`: id, payload, tag keys and values. */

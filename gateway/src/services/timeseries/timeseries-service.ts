@@ -123,8 +123,10 @@ export class TimeSeriesService {
       ...(startUs !== undefined && { startUs }),
     });
     for await (const batch of events) {
-      if (batch.length === 0) continue;
-      yield { $typeName: "prism.timeseries.v1.TailResponse", events: batch.map(toMessage) };
+      // Live events older than the start (written late) are not part of a tail from `start`.
+      const kept = startUs === undefined ? batch : batch.filter((event) => event.eventTimeUs >= startUs);
+      if (kept.length === 0) continue;
+      yield { $typeName: "prism.timeseries.v1.TailResponse", events: kept.map(toMessage) };
     }
     if (ctx.signal.aborted) throw abortError(ctx.signal);
   }

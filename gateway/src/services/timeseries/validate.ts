@@ -86,7 +86,8 @@ export function checkEvents(
   if (events.length > settings.maxEventsPerWrite) {
     throw invalid("events", `at most ${settings.maxEventsPerWrite} per request`, "TOO_MANY_EVENTS");
   }
-  const oldest = BigInt(nowMs - namespace.acceptPastMs) * 1000n;
+  // An event already past the namespace's retention would be written only to be invisible.
+  const oldest = BigInt(nowMs - Math.min(namespace.acceptPastMs, namespace.retentionMs)) * 1000n;
   const newest = BigInt(nowMs + namespace.acceptFutureMs) * 1000n;
   return events.map((event, i) => {
     const field = `events[${i}]`;
