@@ -4,6 +4,7 @@ import { b, freshNamespace, keyValueConformance } from "@prism/core/conformance"
 import type { Client } from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { postgresDriver } from "./index.js";
+import { SCHEMA_VERSION } from "./schema.js";
 import {
   adminClient,
   closedPort,
@@ -55,7 +56,7 @@ describe("postgres backend", () => {
     const opened = await Promise.all([1, 2, 3].map(() => openTestBackend({ schema: name })));
     const again = await openTestBackend({ schema: name });
     const { rows } = await admin.query(`SELECT version FROM "${name}".schema_version ORDER BY version`);
-    expect(rows).toEqual([{ version: 1 }]);
+    expect(rows).toEqual(Array.from({ length: SCHEMA_VERSION }, (_, i) => ({ version: i + 1 })));
     const ns = freshNamespace();
     await opened[0]!.keyvalue!.put(ns, "r", [{ key: b("k"), value: b("v") }], {});
     expect((await again.keyvalue!.get(ns, "r", { kind: "all" }, ALL)).items).toHaveLength(1);
