@@ -41,9 +41,9 @@ export function removeDataDir(dir: string): void {
 }
 
 /**
- * Starts a gateway with one instance of every KeyValue backend on the stack's real servers —
- * `mem`, `local` (SQLite), `pg`, `nats` — each with storage of its own (`prefix` plus a random
- * suffix), plus whatever else `config` sets (namespaces, limits).
+ * Starts a gateway with one instance of every backend on the stack's real servers — `mem`,
+ * `local` (SQLite), `pg`, `nats`, `kafka` (TimeSeries only) — each with storage of its own
+ * (`prefix` plus a random suffix), plus whatever else `config` sets (namespaces, limits).
  *
  * @example const gateway = await startBackendMatrix("e2e", { namespaces: [{ name: "a", pattern: "keyvalue", backend: "pg" }] });
  */
@@ -52,7 +52,7 @@ export async function startBackendMatrix(
   config: Record<string, unknown>,
 ): Promise<GatewayProcess> {
   const run = randomBytes(3).toString("hex");
-  const { postgresUrl, natsUrl } = stackEndpoints();
+  const { postgresUrl, natsUrl, kafkaBrokers } = stackEndpoints();
   return startGatewayProcess(
     {
       backends: {
@@ -60,9 +60,16 @@ export async function startBackendMatrix(
         local: { type: "sqlite", path: `${prefix}.db` },
         pg: { type: "postgres", url: "env:PRISM_TEST_POSTGRES_URL", schema: `${prefix}_${run}` },
         nats: { type: "nats", url: "env:PRISM_TEST_NATS_URL", bucketPrefix: `${prefix}${run}` },
+        kafka: { type: "kafka", brokers: "env:PRISM_TEST_KAFKA_BROKERS", topicPrefix: `${prefix}${run}` },
       },
       ...config,
     },
-    { env: { PRISM_TEST_POSTGRES_URL: postgresUrl, PRISM_TEST_NATS_URL: natsUrl } },
+    {
+      env: {
+        PRISM_TEST_POSTGRES_URL: postgresUrl,
+        PRISM_TEST_NATS_URL: natsUrl,
+        PRISM_TEST_KAFKA_BROKERS: kafkaBrokers,
+      },
+    },
   );
 }

@@ -16,14 +16,17 @@ export class ConfigError extends Error {
 
 /**
  * The embedded default: one SQLite file in the data directory, a memory backend, and a demo
- * namespace, listening on loopback only.
+ * namespace per pattern served so far, listening on loopback only.
  */
 export const EMBEDDED_DEFAULT = {
   backends: {
     local: { type: "sqlite", path: "prism.db" },
     memory: { type: "memory" },
   },
-  namespaces: [{ name: "demo-kv", pattern: "keyvalue", backend: "local" }],
+  namespaces: [
+    { name: "demo-kv", pattern: "keyvalue", backend: "local" },
+    { name: "demo-ts", pattern: "timeseries", backend: "local" },
+  ],
 } as const;
 
 /** Where the config comes from and which environment overrides apply. */
