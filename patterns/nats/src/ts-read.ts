@@ -35,6 +35,22 @@ export interface ReadPlan {
   after?: { eventTimeUs: bigint; eventId: string } | undefined;
   /** Read nothing stored after this stream sequence (the tail's hand-over point). */
   untilSeq?: number;
+  /**
+   * Start the scan at this sequence instead of the arrival window's start: a previous page's
+   * `resumeSeq`, when `after` is that page's last event (the tail's catch-up).
+   */
+  fromSeq?: number;
+}
+
+/** One page, and where the scan for the page after it may start. */
+export interface ReadResult {
+  events: TsEvent[];
+  more: boolean;
+  /**
+   * The lowest sequence holding an event that may belong to a later page (one this scan saw but
+   * did not return, or the first message it did not look at); undefined when `more` is false.
+   */
+  resumeSeq?: number | undefined;
 }
 
 /** How a read waits on the server: the link's waiter and the caller's signal. */
@@ -57,10 +73,7 @@ const toMs = (us: bigint): number => Number(us / 1000n);
  * keeps the best `limitEvents + 1` candidates, and sorts them. An ascending read stops early once
  * its candidates are complete: later arrivals can only have later times.
  */
-export async function readPage(
-  call: ReadCall,
-  plan: ReadPlan,
-): Promise<{ events: TsEvent[]; more: boolean }> {
+export async function readPage(call: ReadCall, plan: ReadPlan): Promise<ReadResult> {
   const { settings, descending, after } = plan;
   const low = !descending && after && after.eventTimeUs > plan.startUs ? after.eventTimeUs : plan.startUs;
   let high = plan.endUs;
@@ -70,13 +83,15 @@ export async function readPage(
   const untilMs = high === undefined ? Number.POSITIVE_INFINITY : toMs(high) + 1 + lateMs;
 
   const page = new PageCollector(descending, plan);
-  for await (const batch of arrivals(call, fromMs, plan.untilSeq)) {
+  const start = plan.fromSeq === undefined ? { fromMs } : { fromSeq: plan.fromSeq };
+  for await (const batch of arrivals(call, start, plan.untilSeq)) {
     for (const message of batch) {
       const arrivedMs = message.time.getTime();
       const boundary = page.boundary();
-      if (arrivedMs > untilMs) return page.finish();
-      if (!descending && boundary && arrivedMs > toMs(boundary.eventTimeUs) + 1 + lateMs)
-        return page.finish();
+      if (arrivedMs > untilMs) return page.finish(message.seq);
+      if (!descending && boundary && arrivedMs > toMs(boundary.eventTimeUs) + 1 + lateMs) {
+        return page.finish(message.seq);
+      }
       const key = parseEventSubject(call.stream, call.token, message.subject);
       if (
         !key ||
@@ -86,14 +101,17 @@ export async function readPage(
         continue;
       }
       if (after && page.compare(key, after) <= 0) continue;
-      if (boundary && page.compare(key, boundary) >= 0) continue;
+      if (boundary && page.compare(key, boundary) >= 0) {
+        page.passOver(message.seq);
+        continue;
+      }
       const body = decodeEventMessage(message.data);
       if (!body) continue;
       const event: TsEvent = { ...key, ...body };
-      if (matchesTags(event, plan.tagFilter)) page.offer(event);
+      if (matchesTags(event, plan.tagFilter)) page.offer(event, message.seq);
     }
   }
-  return page.finish();
+  return page.finish(undefined);
 }
 
 /**
@@ -103,12 +121,13 @@ export async function readPage(
  */
 export async function* arrivals(
   call: ReadCall,
-  fromMs: number,
+  start: { fromMs: number } | { fromSeq: number },
   untilSeq?: number,
 ): AsyncGenerator<StoredMsg[]> {
   const { stream, wait, signal } = call;
   const filter = seriesFilter(stream, call.token);
-  let nextSeq: number | undefined;
+  let nextSeq = "fromSeq" in start ? start.fromSeq : undefined;
+  const fromMs = "fromMs" in start ? start.fromMs : 0;
   for (;;) {
     throwIfAborted(signal);
     const limits = { next_by_subj: filter, batch: SCAN_BATCH, max_bytes: SCAN_MAX_BYTES };
@@ -148,15 +167,23 @@ function isNoMessages(error: unknown): boolean {
   return name === "JetStreamStatusError" && code === 404;
 }
 
+/** A candidate and the stream sequence it came from. */
+interface Candidate {
+  event: TsEvent;
+  seq: number;
+}
+
 /**
  * The best events of a page seen so far, in bounded memory: once more than a page's worth has
  * been offered, only the page plus the one event proving that more follow is kept (the
- * boundary), and later candidates at or beyond the boundary are dropped unseen.
+ * boundary), and later candidates at or beyond the boundary are dropped unseen. The lowest
+ * sequence of anything dropped is remembered, for where the next page's scan may start.
  */
 class PageCollector {
-  #kept: TsEvent[] = [];
+  #kept: Candidate[] = [];
   #bytes = 0;
   #boundary: TsEvent | undefined;
+  #droppedSeq = Number.POSITIVE_INFINITY;
   readonly #sign: number;
   readonly #limits: { limitItems: number; limitBytes: number };
 
@@ -175,25 +202,38 @@ class PageCollector {
     return this.#boundary;
   }
 
-  offer(event: TsEvent): void {
-    this.#kept.push(event);
+  offer(event: TsEvent, seq: number): void {
+    this.#kept.push({ event, seq });
     this.#bytes += eventBytes(event);
     const { limitItems, limitBytes } = this.#limits;
     if (this.#kept.length > 2 * (limitItems + 1) || this.#bytes > 2 * limitBytes) this.trim();
   }
 
-  finish(): { events: TsEvent[]; more: boolean } {
+  /** A candidate beyond the boundary, left unread. */
+  passOver(seq: number): void {
+    this.#droppedSeq = Math.min(this.#droppedSeq, seq);
+  }
+
+  /** The page; `unreadSeq` is the first message the scan did not look at, if it stopped early. */
+  finish(unreadSeq: number | undefined): ReadResult {
     this.trim();
-    const { page, more } = takePage(this.#kept, eventBytes, this.#limits);
-    return { events: page, more: more || this.#boundary !== undefined };
+    const { page, more } = takePage(this.#kept, (c) => eventBytes(c.event), this.#limits);
+    let resumeSeq = Math.min(this.#droppedSeq, unreadSeq ?? Number.POSITIVE_INFINITY);
+    for (const rest of this.#kept.slice(page.length)) resumeSeq = Math.min(resumeSeq, rest.seq);
+    return {
+      events: page.map((c) => c.event),
+      more: more || this.#boundary !== undefined,
+      resumeSeq: Number.isFinite(resumeSeq) ? resumeSeq : undefined,
+    };
   }
 
   private trim(): void {
-    this.#kept.sort((a, b) => this.compare(a, b));
-    const { page, more } = takePage(this.#kept, eventBytes, this.#limits);
+    this.#kept.sort((a, b) => this.compare(a.event, b.event));
+    const { page, more } = takePage(this.#kept, (c) => eventBytes(c.event), this.#limits);
     if (!more) return;
+    for (const dropped of this.#kept.slice(page.length + 1)) this.passOver(dropped.seq);
     this.#kept = this.#kept.slice(0, page.length + 1);
-    this.#boundary = this.#kept.at(-1);
-    this.#bytes = this.#kept.reduce((sum, event) => sum + eventBytes(event), 0);
+    this.#boundary = this.#kept.at(-1)!.event;
+    this.#bytes = this.#kept.reduce((sum, c) => sum + eventBytes(c.event), 0);
   }
 }

@@ -23,8 +23,9 @@ export interface TailPlan {
 export async function* catchUp(call: ReadCall, plan: TailPlan, lastSeq: number): AsyncGenerator<TsEvent[]> {
   if (plan.startUs === undefined || lastSeq === 0) return;
   let after: TsEvent | undefined;
+  let fromSeq: number | undefined;
   for (;;) {
-    const { events, more } = await readPage(call, {
+    const { events, more, resumeSeq } = await readPage(call, {
       settings: plan.settings,
       startUs: plan.startUs,
       endUs: undefined,
@@ -34,10 +35,15 @@ export async function* catchUp(call: ReadCall, plan: TailPlan, lastSeq: number):
       limitBytes: TAIL_BATCH_BYTES,
       after,
       untilSeq: lastSeq,
+      fromSeq,
     });
     if (events.length > 0) yield events;
     after = events.at(-1);
     if (!more || !after) return;
+    // Everything stored before `resumeSeq` was returned already or is not for this tail: the
+    // next page starts there instead of rescanning the accept window (a backlog costs about one
+    // pass, not one pass per page).
+    fromSeq = resumeSeq;
   }
 }
 
