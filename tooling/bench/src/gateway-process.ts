@@ -3,12 +3,19 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { type ChildServer, REPO_ROOT, startChild } from "./child.js";
 
-/** The gateway child's backends and namespaces (all keyvalue). */
+/**
+ * A namespace's fields beyond its name, as in the gateway config; `pattern` defaults to keyvalue.
+ *
+ * @example { pattern: "timeseries", backend: "pg", accept_window: { past: "1d", future: "1h" } }
+ */
+export type NamespaceSetup = { backend: string; pattern?: string } & Record<string, unknown>;
+
+/** The gateway child's backends and namespaces. */
 export interface GatewaySetup {
   /** Backend instances as in the gateway config, e.g. `{ mem: { type: "memory" } }`. */
   backends: Record<string, { type: string } & Record<string, unknown>>;
-  /** Namespace name → backend instance name. */
-  namespaces: Record<string, string>;
+  /** Namespace name → backend instance name (a keyvalue namespace), or the namespace's fields. */
+  namespaces: Record<string, string | NamespaceSetup>;
   /** Extra environment, e.g. a database URL that an `env:NAME` option refers to. */
   env?: Record<string, string>;
   /** Extra node flags, e.g. `--cpu-prof`. */
@@ -34,11 +41,11 @@ export async function startGatewayProcess(setup: GatewaySetup): Promise<ChildSer
     logLevel: "warn",
     shutdownGraceMs: 1000,
     backends: setup.backends,
-    namespaces: Object.entries(setup.namespaces).map(([name, backend]) => ({
-      name,
-      pattern: "keyvalue",
-      backend,
-    })),
+    namespaces: Object.entries(setup.namespaces).map(([name, spec]) =>
+      typeof spec === "string"
+        ? { name, pattern: "keyvalue", backend: spec }
+        : { name, pattern: "keyvalue", ...spec },
+    ),
   };
   // JSON is YAML: no YAML writer needed.
   const file = join(dir, "gateway.yaml");

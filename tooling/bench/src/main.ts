@@ -1,12 +1,15 @@
 /**
  * `pnpm bench kv [--rate N | --records N[,N…] | --smoke] [options]`
+ * `pnpm bench ts [--backend B,B… | --smoke] [options]`
  *
  * A benchmark, not a test: it measures the gateway side by side with its ceilings (DESIGN §10),
  * prints a table and one JSON line, and exits 0 whatever the numbers. It exits 1 only when it
  * could not measure (a child failed, or calls failed).
  */
+import { availableParallelism } from "node:os";
 import { resolve } from "node:path";
 import { parseArgs } from "node:util";
+import { DRIVERS } from "@prism/gateway";
 import { type KvBenchOptions, runKvBench } from "./kv-bench.js";
 import { type RateBenchOptions, runRateBench } from "./latency-bench.js";
 import { formatRateJson, formatRateReport, rateFailures } from "./latency-report.js";
@@ -18,6 +21,9 @@ import {
 } from "./records-bench.js";
 import { formatRecordsJson, formatRecordsReport, recordsFailures } from "./records-report.js";
 import { failedCalls, formatJson, formatReport } from "./report.js";
+import { runTsBench, type TsBenchOptions } from "./ts-bench.js";
+import { formatTsBackend, formatTsGoals, formatTsHeader, formatTsJson, tsFailures } from "./ts-report.js";
+import { TS_BACKENDS, type TsBackend } from "./ts-stores.js";
 
 const USAGE = `usage: pnpm bench kv [options]                 closed loop: throughput at saturation
        pnpm bench kv --rate N [options]        open loop: latency at N calls/s, four targets
@@ -40,18 +46,32 @@ const USAGE = `usage: pnpm bench kv [options]                 closed loop: throu
   --reload                   --records: write the records again even if postgres/NATS holds them
   --pg-pool N                connections of the gateway's postgres backend and of direct pg (default 10)
   --cpu-prof DIR             write V8 CPU profiles of the children into DIR/gateway and DIR/bare
+
+       pnpm bench ts [options]                 TimeSeries: write throughput and Read latency per backend,
+                                               the gateway vs the backend's own client in the bench process
+       pnpm bench ts --smoke                   every backend, tiny and short (CI)
+  --backend B[,B…]           memory, sqlite, postgres, nats, kafka (default: every one registered
+                             in gateway/src/drivers.ts)
+  --duration S               measured seconds per target per phase (default 10)
+  --warmup S                 unrecorded seconds before each measured window (default 2)
+  --writers N                closed-loop writers, each on a series of its own (default 4)
+  --batch N[,N…]             events per Write (default 100,1000)
+  --payload-bytes N          bytes of each event's payload (default 100)
 env: PRISM_TEST_POSTGRES_URL (default postgres://prism:prism@127.0.0.1:15432/prism),
-     PRISM_TEST_NATS_URL (default nats://127.0.0.1:14222); start them with pnpm stack up
+     PRISM_TEST_NATS_URL (default nats://127.0.0.1:14222),
+     PRISM_TEST_KAFKA_BROKERS (default 127.0.0.1:19092); start them with pnpm stack up
 `;
 
 const DEFAULT_PG_URL = "postgres://prism:prism@127.0.0.1:15432/prism";
 const DEFAULT_NATS_URL = "nats://127.0.0.1:14222";
+const DEFAULT_KAFKA_BROKERS = "127.0.0.1:19092";
 
 type Mode =
   | { kind: "closed"; options: KvBenchOptions }
   | { kind: "rate"; options: RateBenchOptions }
   | { kind: "records"; options: RecordsBenchOptions }
-  | { kind: "smoke"; pgUrl: string; natsUrl: string };
+  | { kind: "smoke"; pgUrl: string; natsUrl: string }
+  | { kind: "ts"; options: TsBenchOptions };
 
 /** Parses and bounds the command line; throws a usage error listing every bad option. */
 function parseMode(argv: string[]): Mode {
@@ -75,6 +95,9 @@ function parseMode(argv: string[]): Mode {
       "pg-pool": { type: "string", default: "10" },
       "cpu-prof": { type: "string" },
       smoke: { type: "boolean", default: false },
+      writers: { type: "string" },
+      batch: { type: "string" },
+      "payload-bytes": { type: "string" },
       help: { type: "boolean", short: "h" },
     },
   });
@@ -82,7 +105,9 @@ function parseMode(argv: string[]): Mode {
   const problems: string[] = [];
   const pgUrl = process.env.PRISM_TEST_POSTGRES_URL || DEFAULT_PG_URL;
   const natsUrl = process.env.PRISM_TEST_NATS_URL || DEFAULT_NATS_URL;
-  if (positionals.length !== 1 || positionals[0] !== "kv") problems.push("the only benchmark is kv");
+  if (positionals.length !== 1 || (positionals[0] !== "kv" && positionals[0] !== "ts")) {
+    problems.push("the benchmarks are kv and ts");
+  }
   if (values.client !== "h2" && values.client !== "grpc-js") problems.push("--client: h2 or grpc-js");
   const int = (name: keyof typeof values, fallback: string, min: number, max: number): number => {
     const n = Number(values[name] ?? fallback);
@@ -94,6 +119,53 @@ function parseMode(argv: string[]): Mode {
     if (problems.length > 0) throw new UsageError(problems.join("\n"));
     return mode;
   };
+  if (positionals[0] === "ts") {
+    const endpoints = {
+      pgUrl,
+      natsUrl,
+      kafkaBrokers: process.env.PRISM_TEST_KAFKA_BROKERS || DEFAULT_KAFKA_BROKERS,
+    };
+    const backends = (values.backend?.split(",") ?? registeredTsBackends()) as TsBackend[];
+    if (backends.length === 0 || backends.some((b) => !TS_BACKENDS.includes(b))) {
+      problems.push(`--backend: comma-separated, of ${TS_BACKENDS.join(", ")}`);
+    }
+    if (values.smoke) {
+      return done({
+        kind: "ts",
+        options: {
+          ...endpoints,
+          backends: values.backend === undefined ? registeredTsBackends() : backends,
+          batches: [100, 1000],
+          writers: 2,
+          payloadBytes: 100,
+          durationS: 0.5,
+          warmupS: 0.3,
+          readConcurrency: 2,
+          pageEvents: 1000,
+          maxWindowEvents: 200_000,
+        },
+      });
+    }
+    const batches = (values.batch ?? "100,1000").split(",").map(Number);
+    if (batches.length === 0 || batches.some((n) => !Number.isInteger(n) || n < 1 || n > 10_000)) {
+      problems.push("--batch: comma-separated integers from 1 to 10,000");
+    }
+    return done({
+      kind: "ts",
+      options: {
+        ...endpoints,
+        backends,
+        batches,
+        writers: int("writers", "4", 1, 256),
+        payloadBytes: int("payload-bytes", "100", 0, 1 << 20),
+        durationS: int("duration", "10", 1, 600),
+        warmupS: int("warmup", "2", 0, 120),
+        readConcurrency: 4,
+        pageEvents: 1000,
+        maxWindowEvents: TS_MAX_WINDOW_EVENTS,
+      },
+    });
+  }
   if (values.smoke) return done({ kind: "smoke", pgUrl, natsUrl });
 
   const client = values.client as KvBenchOptions["client"];
@@ -170,6 +242,24 @@ function parseMode(argv: string[]): Mode {
 
 class UsageError extends Error {}
 
+/**
+ * Events one TimeSeries window may write: bounds what a very fast in-memory store holds (about
+ * 0.5 KB an event) while keeping windows of the other backends time-bound.
+ */
+const TS_MAX_WINDOW_EVENTS = 2_000_000;
+
+/** The TimeSeries backends the gateway has drivers for, in TS_BACKENDS order; says which it lacks. */
+function registeredTsBackends(): TsBackend[] {
+  const registered = new Set(DRIVERS.filter((d) => d.patterns.includes("timeseries")).map((d) => d.type));
+  const missing = TS_BACKENDS.filter((b) => !registered.has(b));
+  if (missing.length > 0) {
+    process.stderr.write(
+      `bench ts: no TimeSeries driver registered in gateway/src/drivers.ts for ${missing.join(", ")}; not measured\n`,
+    );
+  }
+  return TS_BACKENDS.filter((b) => registered.has(b));
+}
+
 /** Bounds the whole run: every window plus generous start-up and preload time. */
 function giveUpAfter(seconds: number): void {
   setTimeout(() => {
@@ -197,6 +287,16 @@ async function records(options: RecordsBenchOptions): Promise<number> {
   process.stdout.write(formatRecordsReport(settings, results));
   process.stdout.write(`${formatRecordsJson(settings, results)}\n`);
   return recordsFailures(results);
+}
+
+async function ts(options: TsBenchOptions): Promise<number> {
+  process.stdout.write(`${formatTsHeader({ ...options, cpus: availableParallelism() })}\n`);
+  const { settings, results } = await runTsBench(options, (result) =>
+    process.stdout.write(`${formatTsBackend(result)}\n`),
+  );
+  process.stdout.write(formatTsGoals(results));
+  process.stdout.write(`${formatTsJson(settings, results)}\n`);
+  return tsFailures(results);
 }
 
 /** Every mode on every target and backend, tiny and short: it must complete and print, nothing more. */
@@ -266,6 +366,13 @@ async function main(): Promise<number> {
       failed = await records(o);
       break;
     }
+    case "ts": {
+      const o = mode.options;
+      const windows = 2 * o.batches.length + 2;
+      giveUpAfter(o.backends.length * (windows * (o.warmupS + o.durationS + 20) + 90) + 60);
+      failed = await ts(o);
+      break;
+    }
     case "smoke":
       giveUpAfter(600);
       failed = await smoke(mode.pgUrl, mode.natsUrl);
@@ -289,7 +396,7 @@ main().then(
       process.exit(error.message ? 2 : 0);
     }
     process.stderr.write(`bench failed: ${(error as Error).message}\n`);
-    if (process.argv.some((a) => /postgres|nats|rate|smoke/.test(a))) {
+    if (process.argv.some((a) => /postgres|nats|kafka|rate|smoke|^ts$/.test(a))) {
       process.stderr.write(
         "  postgres and NATS need the drivers registered in gateway/src/drivers.ts and running servers\n" +
           "  (pnpm stack up, or PRISM_TEST_POSTGRES_URL / PRISM_TEST_NATS_URL)\n",
