@@ -5,9 +5,9 @@ import { join, resolve } from "node:path";
 /**
  * `pnpm test` after typecheck and lint: checks docs-cms, then runs vitest in two phases and prints
  * one summary line. Phase 1 is every suite in parallel; phase 2 is the fault tests, which stop and
- * restart shared stack servers and so must run alone. Last, the benchmark's short mode
- * (`pnpm bench kv --smoke`, alone too: it measures) must complete and print its tables; its numbers
- * are not judged. Exits non-zero if the docs check, any test or the bench smoke failed, or if no
+ * restart shared stack servers and so must run alone. Last, the benchmark's short modes
+ * (`pnpm bench kv --smoke` and `pnpm bench ts --smoke`, alone too: they measure) must complete and
+ * print their tables; their numbers are not judged. Exits non-zero if the docs check, any test or the bench smoke failed, or if no
  * test ran.
  */
 const repo = resolve(import.meta.dirname, "../../..");
@@ -84,7 +84,11 @@ const bench = spawnSync(tsx, [join(repo, "tooling/bench/src/main.ts"), "kv", "--
   cwd: repo,
   stdio: "inherit",
 });
-const benchOk = bench.status === 0;
+const tsBench = spawnSync(tsx, [join(repo, "tooling/bench/src/main.ts"), "ts", "--smoke"], {
+  cwd: repo,
+  stdio: "inherit",
+});
+const benchOk = bench.status === 0 && tsBench.status === 0;
 if (!benchOk) exitCode = 1;
 if (passed === 0) exitCode = 1;
 process.stdout.write(
