@@ -7,8 +7,8 @@ import { join, resolve } from "node:path";
  * one summary line. Phase 1 is every suite in parallel; phase 2 is the fault tests, which stop and
  * restart shared stack servers and so must run alone. Last, the benchmark's short modes
  * (`pnpm bench kv --smoke` and `pnpm bench ts --smoke`, alone too: they measure) must complete and
- * print their tables; their numbers are not judged. Exits non-zero if the docs check, any test or the bench smoke failed, or if no
- * test ran.
+ * print their tables; their numbers are not judged. Exits non-zero if the docs check, any test or a
+ * bench smoke failed, or if no test ran.
  */
 const repo = resolve(import.meta.dirname, "../../..");
 const reports = join(repo, ".stack", "test-reports");
