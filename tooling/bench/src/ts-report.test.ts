@@ -1,4 +1,5 @@
 import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
+import type { TsEvent } from "@prism/core";
 import { ReadResponseSchema, WriteRequestSchema } from "@prism/proto/prism/timeseries/v1/timeseries";
 import { describe, expect, it } from "vitest";
 import { countReadEvents, encodeWriteRequest } from "./ts-client.js";
@@ -142,7 +143,7 @@ describe("the ts report", () => {
 
 describe("the lean TimeSeries client's wire format", () => {
   it("encodes a WriteRequest that protobuf-es decodes to the same events", () => {
-    const events = [
+    const events: TsEvent[] = [
       {
         eventTimeUs: 1_700_000_000_123_456n,
         eventId: "e0",

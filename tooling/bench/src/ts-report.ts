@@ -133,7 +133,7 @@ export function formatTsBackend(r: TsBackendResult): string {
           const pagesPerSecond = w.elapsedMs > 0 ? (w.latency.count * 1000) / w.elapsedMs : 0;
           return [
             target,
-            int(pagesPerSecond),
+            pagesPerSecond < 10 ? pagesPerSecond.toFixed(1) : int(pagesPerSecond),
             int(w.eventsPerSecond),
             ms(w.latency.p50),
             ms(w.latency.p90),
