@@ -137,6 +137,38 @@ export const REASONS = {
     meaning: "Too many async Writes are waiting for their backends; retry later or write synchronously.",
   },
 
+  // Graph requests.
+  EDGE_ENDPOINT_MISSING: {
+    kind: "FailedPrecondition",
+    meaning: "An edge names a node that does not exist; metadata names it. Nothing of the batch is written.",
+  },
+  NODE_NOT_FOUND: {
+    kind: "NotFound",
+    meaning: "The node a Neighbors, Traverse or ShortestPath starts from (or goes to) does not exist.",
+  },
+  TRAVERSAL_BUDGET_EXCEEDED: {
+    kind: "ResourceExhausted",
+    meaning: "A traversal or path search would examine more edges than the namespace's visit budget.",
+  },
+  INVALID_PROPERTY: {
+    kind: "InvalidArgument",
+    meaning:
+      "A property has an empty or oversized name, no value, a non-finite double, or too many properties.",
+  },
+  NODE_ID_REQUIRED: { kind: "InvalidArgument", meaning: "A node or edge names an empty node id." },
+  INVALID_NODE_ID: {
+    kind: "InvalidArgument",
+    meaning: "A node id is too long or contains control characters.",
+  },
+  INVALID_LABEL: {
+    kind: "InvalidArgument",
+    meaning: "A node or edge label is empty, too long or contains control characters.",
+  },
+  INVALID_DEPTH: {
+    kind: "InvalidArgument",
+    meaning: "max_depth is missing (0); it is required and capped by the gateway.",
+  },
+
   // Backends.
   BACKEND_UNAVAILABLE: { kind: "Unavailable", meaning: "The namespace's backend server is unreachable." },
   BACKEND_LIMIT_REACHED: { kind: "ResourceExhausted", meaning: "The backend has no room for the write." },
