@@ -21,6 +21,7 @@ import { KeyedMutex } from "./keyed-mutex.js";
 import { openPartitionLog, type PartitionLog } from "./partition-log.js";
 import { isAfterCursor, PageCollector, pageRange, takeEventPage } from "./read-page.js";
 import { appendWindow, boundsFor, type SeriesLocation, scanSeries } from "./series-scan.js";
+import { StoredKeyCache } from "./stored-keys.js";
 import { tailSeries } from "./tail.js";
 import { partitionFor, topicConfigs, topicName } from "./topics.js";
 
@@ -35,6 +36,7 @@ export class KafkaTimeSeries implements TimeSeriesBackend {
 
   private readonly log: PartitionLog;
   private readonly locks = new KeyedMutex();
+  private readonly storedKeys = new StoredKeyCache();
   private readonly partitionCounts = new Map<string, number>();
   private readonly openTails = new Set<PartitionLog>();
   private adminClient: Promise<Admin> | undefined;
@@ -181,7 +183,10 @@ export class KafkaTimeSeries implements TimeSeriesBackend {
     return takeEventPage(page.sorted(), options);
   }
 
-  /** Removes from `fresh` the events the series already stores (they count as duplicates). */
+  /**
+   * Removes from `fresh` the events the series already stores (they count as duplicates): from
+   * the cached identities plus what was appended since, or by scanning the batch's window.
+   */
   private async dropStored(
     location: SeriesLocation,
     fresh: Map<string, TsEvent>,
@@ -194,11 +199,31 @@ export class KafkaTimeSeries implements TimeSeriesBackend {
       if (loUs === undefined || eventTimeUs < loUs) loUs = eventTimeUs;
       if (hiUs === undefined || eventTimeUs >= hiUs) hiUs = eventTimeUs + 1n;
     }
+    const scan = { fetchBytes: this.options.fetchBytes, signal };
+    const series = cacheId(location);
+    const cached = this.storedKeys.get(series);
+    const latest = cached && (await this.log.offset(location.topic, location.partition, "latest"));
+    // (A partition now shorter than the cache knows is a recreated topic: the cache is void.)
+    if (cached && latest !== undefined && latest >= cached.throughOffset && loUs! >= cached.coveredFromUs) {
+      const toOffset = latest;
+      const bounds = { fromOffset: cached.throughOffset, toOffset };
+      await scanSeries(this.log, location, bounds, scan, (event) => {
+        this.storedKeys.add(cached, eventKey(event), event.eventTimeUs);
+      });
+      cached.throughOffset = toOffset;
+      for (const key of fresh.keys()) if (cached.keys.has(key)) fresh.delete(key);
+      return;
+    }
     const window = appendWindow(loUs!, hiUs!, settings, this.options.clockSkewMs);
     const bounds = await boundsFor(this.log, location, window);
-    await scanSeries(this.log, location, bounds, { fetchBytes: this.options.fetchBytes, signal }, (event) => {
-      fresh.delete(eventKey(event));
+    const stored = new Map<string, bigint>();
+    const complete = await scanSeries(this.log, location, bounds, scan, (event) => {
+      if (event.eventTimeUs >= loUs!) stored.set(eventKey(event), event.eventTimeUs);
     });
+    for (const key of stored.keys()) fresh.delete(key);
+    // Complete = every event of the series with a time from loUs on, below toOffset, was seen.
+    if (complete)
+      this.storedKeys.set(series, { coveredFromUs: loUs!, throughOffset: bounds.toOffset, keys: stored });
   }
 
   /**
@@ -216,8 +241,9 @@ export class KafkaTimeSeries implements TimeSeriesBackend {
         end++;
       }
       const producer = await this.producer();
+      let appended: { baseOffset?: string }[];
       try {
-        await producer.send({
+        appended = await producer.send({
           topic: location.topic,
           acks: -1,
           timeout: this.options.requestTimeoutMs,
@@ -229,8 +255,23 @@ export class KafkaTimeSeries implements TimeSeriesBackend {
         this.discardProducer(producer);
         throw error;
       }
+      this.remember(location, messages.slice(start, end), appended[0]?.baseOffset);
       start = end;
     }
+  }
+
+  /**
+   * Adds an appended chunk to the series' cached identities when it directly follows what the
+   * cache covers (nobody appended to the partition in between); else the next write scans it.
+   */
+  private remember(location: SeriesLocation, messages: EventMessage[], baseOffset: string | undefined): void {
+    const cached = this.storedKeys.get(cacheId(location));
+    if (!cached || baseOffset === undefined || BigInt(baseOffset) !== cached.throughOffset) return;
+    for (const message of messages) {
+      const eventTimeUs = BigInt(message.headers.t!);
+      this.storedKeys.add(cached, eventKey({ eventTimeUs, eventId: message.headers.id! }), eventTimeUs);
+    }
+    cached.throughOffset += BigInt(messages.length);
   }
 
   /** The series' topic and partition; creates the topic when `settings` is given and it is missing. */
@@ -341,6 +382,11 @@ export class KafkaTimeSeries implements TimeSeriesBackend {
       throw toPrismError(error, this.backendName, signal);
     }
   }
+}
+
+/** A series' key in the stored-identity cache. */
+function cacheId(location: SeriesLocation): string {
+  return `${location.topic}\u0000${location.key.toString("utf8")}`;
 }
 
 /** kafkajs's ConfigResourceTypes.TOPIC. */

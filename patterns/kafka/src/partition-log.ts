@@ -79,6 +79,8 @@ export type OffsetAt = "earliest" | "latest" | { timestampMs: number };
  */
 export class PartitionLog {
   private connecting: Promise<void> | undefined;
+  private lookups: Promise<unknown> = Promise.resolve();
+  private readonly firstFetch = new WeakMap<ClusterBroker, Promise<unknown>>();
 
   constructor(private readonly cluster: Cluster) {}
 
@@ -107,7 +109,10 @@ export class PartitionLog {
     // Timestamps -1 and -2 mean latest and earliest to the broker: clamp real times above them.
     else if (at.timestampMs <= 0) query.fromBeginning = true;
     else query.fromTimestamp = at.timestampMs;
-    const [result] = await this.withFreshMetadata(topic, () => this.cluster.fetchTopicsOffset([query]));
+    const [result] = await this.withFreshMetadata(topic, async () => {
+      await this.leader(topic, partition);
+      return this.cluster.fetchTopicsOffset([query]);
+    });
     const offset = BigInt(result?.partitions[0]?.offset ?? "-1");
     return offset >= 0n ? offset : this.offset(topic, partition, "latest");
   }
@@ -125,17 +130,23 @@ export class PartitionLog {
   ): Promise<{ records: LogRecord[]; nextOffset: bigint; highWatermark: bigint }> {
     await this.connected();
     const response = await this.withFreshMetadata(topic, async () => {
-      const leaders = this.cluster.findLeaderForPartitions(topic, [partition]);
-      const nodeId = Object.keys(leaders)[0];
-      if (nodeId === undefined) throw Object.assign(new Error("no leader"), { type: "LEADER_NOT_AVAILABLE" });
-      const broker = await this.cluster.findBroker({ nodeId });
-      return broker.fetch({
+      const broker = await this.leader(topic, partition);
+      // kafkajs opens a broker's fetch connection on its first fetch, and opens it twice (leaking
+      // one socket) when two fetches start at once: the first fetch of a broker goes alone.
+      const first = this.firstFetch.get(broker);
+      if (first) await first.catch(() => undefined);
+      const fetching = broker.fetch({
         maxWaitTime: maxWaitMs,
         minBytes: 1,
         maxBytes,
         isolationLevel: READ_COMMITTED,
         topics: [{ topic, partitions: [{ partition, fetchOffset: fromOffset.toString(), maxBytes }] }],
       });
+      if (!first) {
+        this.firstFetch.set(broker, fetching);
+        fetching.catch(() => this.firstFetch.delete(broker));
+      }
+      return fetching;
     });
     const data = response.responses[0]?.partitions.find((p) => p.partition === partition);
     const highWatermark = BigInt(data?.highWatermark ?? "0");
@@ -156,6 +167,21 @@ export class PartitionLog {
     await this.cluster.disconnect().catch(() => undefined);
   }
 
+  /**
+   * The partition's leader, connected. Lookups run one at a time: kafkajs connects a broker twice
+   * when two calls find it unconnected at once, and leaks the first socket.
+   */
+  private leader(topic: string, partition: number): Promise<ClusterBroker> {
+    const lookup = this.lookups.then(() => {
+      const leaders = this.cluster.findLeaderForPartitions(topic, [partition]);
+      const nodeId = Object.keys(leaders)[0];
+      if (nodeId === undefined) throw Object.assign(new Error("no leader"), { type: "LEADER_NOT_AVAILABLE" });
+      return this.cluster.findBroker({ nodeId });
+    });
+    this.lookups = lookup.catch(() => undefined);
+    return lookup;
+  }
+
   private async connected(): Promise<void> {
     if (this.cluster.isConnected()) return;
     this.connecting ??= this.cluster.connect().finally(() => {
@@ -164,18 +190,25 @@ export class PartitionLog {
     await this.connecting;
   }
 
-  /** Runs `call`; when the partition's leader moved, refreshes metadata and runs it once more. */
+  /**
+   * Runs `call`; when the partition's leader moved (or a topic just created has none yet),
+   * refreshes metadata and tries again, a few times with a short backoff.
+   */
   private async withFreshMetadata<T>(topic: string, call: () => Promise<T>): Promise<T> {
-    try {
-      await this.cluster.addTargetTopic(topic);
-      return await call();
-    } catch (error) {
-      if (!isStaleMetadata(error)) throw error;
-      await this.cluster.refreshMetadata();
-      return call();
+    await this.cluster.addTargetTopic(topic);
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await call();
+      } catch (error) {
+        if (!isStaleMetadata(error) || attempt >= STALE_METADATA_ATTEMPTS) throw error;
+        await new Promise((resolve) => setTimeout(resolve, 50 * attempt));
+        await this.cluster.refreshMetadata();
+      }
     }
   }
 }
+
+const STALE_METADATA_ATTEMPTS = 6;
 
 const STALE_METADATA = new Set([
   "NOT_LEADER_FOR_PARTITION",

@@ -53,7 +53,8 @@ export async function boundsFor(
 /**
  * Reads the series' events in `bounds` in offset order, skipping other series by key, and hands
  * each to `visit` with its append time. Fetches are bounded by `fetchBytes`; `signal` is checked
- * between them. Offsets deleted by retention meanwhile are skipped.
+ * between them. Offsets deleted by retention meanwhile are skipped. Answers true when it read up
+ * to `toOffset` (or the partition's end), false when it stopped at `stopAfterMs`.
  */
 export async function scanSeries(
   log: PartitionLog,
@@ -61,7 +62,7 @@ export async function scanSeries(
   bounds: ScanBounds,
   options: { fetchBytes: number; signal?: AbortSignal | undefined },
   visit: (event: TsEvent, appendMs: number) => void,
-): Promise<void> {
+): Promise<boolean> {
   const { topic, partition, key } = location;
   let offset = bounds.fromOffset;
   while (offset < bounds.toOffset) {
@@ -72,19 +73,20 @@ export async function scanSeries(
     } catch (error) {
       if (!hasType(error, "OFFSET_OUT_OF_RANGE")) throw error;
       const earliest = await log.offset(topic, partition, "earliest");
-      if (earliest <= offset) return;
+      if (earliest <= offset) return true;
       offset = earliest;
       continue;
     }
     for (const record of batch.records) {
-      if (BigInt(record.offset) >= bounds.toOffset) return;
+      if (BigInt(record.offset) >= bounds.toOffset) return true;
       const appendMs = Number(record.timestamp);
-      if (bounds.stopAfterMs !== undefined && appendMs > bounds.stopAfterMs) return;
+      if (bounds.stopAfterMs !== undefined && appendMs > bounds.stopAfterMs) return false;
       if (isOfSeries(record, key)) visit(decodeEvent(record), appendMs);
     }
-    if (batch.nextOffset <= offset) return;
+    if (batch.nextOffset <= offset) return true;
     offset = batch.nextOffset;
   }
+  return true;
 }
 
 /** Epoch microseconds to milliseconds, clamped to what a Kafka timestamp can hold. */
