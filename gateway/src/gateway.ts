@@ -4,7 +4,7 @@ import type { Backend, BackendDriver } from "@prism/core";
 import { file_google_rpc_error_details } from "@prism/proto/google/rpc/error_details";
 import { Health } from "@prism/proto/grpc/health/v1/health";
 import { AdminService as AdminServiceDesc } from "@prism/proto/prism/admin/v1/admin";
-import { file_prism_graph_v1_graph } from "@prism/proto/prism/graph/v1/graph";
+import { GraphService as GraphServiceDesc } from "@prism/proto/prism/graph/v1/graph";
 import { KeyValueService as KeyValueServiceDesc } from "@prism/proto/prism/keyvalue/v1/keyvalue";
 import { TimeSeriesService as TimeSeriesServiceDesc } from "@prism/proto/prism/timeseries/v1/timeseries";
 import { openConfigStore } from "./config/config-store.js";
@@ -26,6 +26,7 @@ import { layerBackends, startChunkSweeps } from "./registry/layers.js";
 import { NamespaceRegistry } from "./registry/namespace-registry.js";
 import { startRetention } from "./registry/retention.js";
 import { AdminService } from "./services/admin-service.js";
+import { GRAPH_POLICY, GraphService } from "./services/graph/graph-service.js";
 import { HealthService } from "./services/health-service.js";
 import { KEYVALUE_POLICY, KeyValueService } from "./services/keyvalue/keyvalue-service.js";
 import {
@@ -55,10 +56,10 @@ export interface RunningGateway {
 
 /**
  * Files reflection serves beyond those of the served services (their imports come along):
- * the pattern APIs not served yet, and error_details, whose ErrorInfo and BadRequest are packed
- * into every error status so grpcurl can decode them.
+ * error_details, whose ErrorInfo and BadRequest are packed into every error status so grpcurl can
+ * decode them.
  */
-const EXTRA_FILES: readonly DescFile[] = [file_prism_graph_v1_graph, file_google_rpc_error_details];
+const EXTRA_FILES: readonly DescFile[] = [file_google_rpc_error_details];
 
 /**
  * Starts the gateway: opens backends and wraps them in their layers, loads the namespace
@@ -100,6 +101,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
   services.serve(KeyValueServiceDesc, new KeyValueService(config.keyvalue), KEYVALUE_POLICY);
   const timeseries = new TimeSeriesService(config.timeseries, config.maxDeadlineMs, logger);
   services.serve(TimeSeriesServiceDesc, timeseries, TIMESERIES_POLICY);
+  services.serve(GraphServiceDesc, new GraphService(config.graph), GRAPH_POLICY);
   services.serve(AdminServiceDesc, new AdminService(registry, backends));
   const health = new HealthService([...services.serviceNames, Health.typeName]);
   services.serve(Health, health);

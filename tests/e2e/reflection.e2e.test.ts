@@ -37,7 +37,9 @@ describe("grpcurl against the gateway, reflection only", () => {
       "grpc.reflection.v1.ServerReflection",
       "grpc.reflection.v1alpha.ServerReflection",
       "prism.admin.v1.AdminService",
+      "prism.graph.v1.GraphService",
       KV,
+      "prism.timeseries.v1.TimeSeriesService",
     ]);
     const methods = await run(["list", KV]);
     expect(methods.stdout.trim().split("\n")).toEqual(

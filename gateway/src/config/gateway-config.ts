@@ -152,6 +152,31 @@ export const gatewayConfigSchema = z.strictObject({
       maxAsyncWrites: z.number().int().min(0).max(100_000).default(1000),
     })
     .prefault({}),
+  graph: z
+    .strictObject({
+      maxNodeIdBytes: z.number().int().min(1).max(4096).default(256),
+      maxLabelBytes: z.number().int().min(1).max(1024).default(128),
+      maxPropertiesPerItem: z.number().int().min(0).max(1000).default(64),
+      maxPropertyNameBytes: z.number().int().min(1).max(1024).default(128),
+      /** Bytes of one string or bytes property value. */
+      maxPropertyValueBytes: z
+        .number()
+        .int()
+        .min(1)
+        .max(16 << 20)
+        .default(64 << 10),
+      /** Nodes, edges or ids in one request. */
+      maxItemsPerRequest: z.number().int().min(1).max(100_000).default(1000),
+      defaultNeighborsPage: z.number().int().min(1).default(100),
+      maxNeighborsPage: z.number().int().min(1).default(1000),
+      /** Deepest Traverse or ShortestPath, whatever a client asks. */
+      maxDepth: z.number().int().min(1).max(100).default(6),
+      defaultTraverseLimit: z.number().int().min(1).default(1000),
+      maxTraverseLimit: z.number().int().min(1).default(10_000),
+      /** Edges one traversal may examine when its namespace sets no limits.visit_budget. */
+      visitBudget: z.number().int().min(1).default(100_000),
+    })
+    .prefault({}),
   /** Deadline applied when a client sets none. */
   defaultDeadlineMs: z.number().int().min(1).default(30_000),
   /** The longest deadline a call may have, whatever the client asks. */
@@ -163,4 +188,5 @@ export const gatewayConfigSchema = z.strictObject({
 export type GatewayConfig = z.infer<typeof gatewayConfigSchema>;
 export type KeyValueSettings = GatewayConfig["keyvalue"];
 export type TimeSeriesSettings = GatewayConfig["timeseries"];
+export type GraphSettings = GatewayConfig["graph"];
 export type ConfigStoreSettings = GatewayConfig["configStore"];

@@ -56,6 +56,8 @@ export const namespaceSpecSchema = z.strictObject({
         .max(1 << 30)
         .optional(),
       rps: z.number().int().min(1).max(10_000_000).optional(),
+      /** Graph: edges one Traverse or ShortestPath may examine before it fails. */
+      visit_budget: z.number().int().min(1).max(100_000_000).optional(),
     })
     .optional(),
   /** TimeSeries: events older than this are gone from reads at once and from storage eventually. */

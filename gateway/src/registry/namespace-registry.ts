@@ -24,6 +24,8 @@ export interface ResolvedNamespace {
   readonly limiter: RateLimiter | undefined;
   /** TimeSeries namespaces: retention and accept window, from the spec or the gateway defaults. */
   readonly timeseries: TsNamespaceSettings | undefined;
+  /** Graph: edges one traversal may examine (the namespace's limits.visit_budget or the default). */
+  readonly graphVisitBudget: number;
 }
 
 /** How often the registry compares the store's generation with its own even without notifications. */
@@ -252,6 +254,7 @@ export class NamespaceRegistry {
           : this.config.keyvalue.maxValueBytes),
       limiter,
       timeseries: spec.pattern === "timeseries" ? timeSeriesSettings(spec, this.config) : undefined,
+      graphVisitBudget: spec.limits?.visit_budget ?? this.config.graph.visitBudget,
     });
   }
 }

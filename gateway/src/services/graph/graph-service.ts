@@ -1,0 +1,200 @@
+import type { GraphBackend } from "@prism/core";
+import type {
+  DeleteEdgesRequest,
+  DeleteEdgesResponse,
+  DeleteNodesRequest,
+  DeleteNodesResponse,
+  GetNodesRequest,
+  GetNodesResponse,
+  GraphService as GraphServiceDesc,
+  NeighborsRequest,
+  NeighborsResponse,
+  ShortestPathRequest,
+  ShortestPathResponse,
+  TraverseRequest,
+  TraverseResponse,
+  UpsertEdgesRequest,
+  UpsertEdgesResponse,
+  UpsertNodesRequest,
+  UpsertNodesResponse,
+} from "@prism/proto/prism/graph/v1/graph";
+import type { GraphSettings } from "../../config/gateway-config.js";
+import type { NamespacedContext } from "../../context.js";
+import type { PatternPolicy } from "../../pipeline/serve.js";
+import { invalid } from "../keyvalue/validate.js";
+import { decodeNeighborsToken, encodeNeighborsToken, type NeighborsShape } from "./page-token.js";
+import {
+  checkCount,
+  checkLabels,
+  checkNodeId,
+  toDirection,
+  toEdge,
+  toEdgeMessage,
+  toEdgeRef,
+  toNode,
+  toNodeMessage,
+} from "./validate.js";
+
+/** Routing of Graph calls: which methods read and which write a namespace's data. */
+export const GRAPH_POLICY: PatternPolicy<(typeof GraphServiceDesc)["method"]> = {
+  pattern: "graph",
+  access: {
+    upsertNodes: "write",
+    upsertEdges: "write",
+    getNodes: "read",
+    deleteNodes: "write",
+    deleteEdges: "write",
+    neighbors: "read",
+    traverse: "read",
+    shortestPath: "read",
+  },
+};
+
+/**
+ * prism.graph.v1.GraphService: validates ids, labels and typed properties, pages Neighbors with
+ * tokens bound to the request, and bounds every traversal — depth capped by the gateway, a result
+ * limit, and the namespace's visit budget (edges examined) enforced by the backend. Data goes to
+ * `binding.graph`.
+ *
+ * Upserts and deletes are idempotent by nature (an upsert replaces, a delete of what is gone
+ * counts nothing), so their idempotency tokens need no store.
+ */
+export class GraphService {
+  constructor(private readonly settings: GraphSettings) {}
+
+  async upsertNodes(request: UpsertNodesRequest, ctx: NamespacedContext): Promise<UpsertNodesResponse> {
+    const { graph, name } = target(ctx);
+    checkCount(request.nodes.length, "nodes", this.settings);
+    const nodes = request.nodes.map((node, i) => toNode(node, `nodes[${i}]`, this.settings));
+    const upserted = await graph.upsertNodes(name, nodes, { signal: ctx.signal });
+    return { $typeName: "prism.graph.v1.UpsertNodesResponse", upserted };
+  }
+
+  async upsertEdges(request: UpsertEdgesRequest, ctx: NamespacedContext): Promise<UpsertEdgesResponse> {
+    const { graph, name } = target(ctx);
+    checkCount(request.edges.length, "edges", this.settings);
+    const edges = request.edges.map((edge, i) => toEdge(edge, `edges[${i}]`, this.settings));
+    const upserted = await graph.upsertEdges(name, edges, { signal: ctx.signal });
+    return { $typeName: "prism.graph.v1.UpsertEdgesResponse", upserted };
+  }
+
+  async getNodes(request: GetNodesRequest, ctx: NamespacedContext): Promise<GetNodesResponse> {
+    const { graph, name } = target(ctx);
+    checkCount(request.ids.length, "ids", this.settings);
+    request.ids.forEach((id, i) => checkNodeId(id, `ids[${i}]`, this.settings));
+    const ids = [...new Set(request.ids)];
+    const nodes = await graph.getNodes(name, ids, { signal: ctx.signal });
+    const found = new Set(nodes.map((node) => node.id));
+    return {
+      $typeName: "prism.graph.v1.GetNodesResponse",
+      nodes: nodes.map(toNodeMessage),
+      missingIds: ids.filter((id) => !found.has(id)),
+    };
+  }
+
+  async deleteNodes(request: DeleteNodesRequest, ctx: NamespacedContext): Promise<DeleteNodesResponse> {
+    const { graph, name } = target(ctx);
+    checkCount(request.ids.length, "ids", this.settings);
+    request.ids.forEach((id, i) => checkNodeId(id, `ids[${i}]`, this.settings));
+    const deleted = await graph.deleteNodes(name, [...new Set(request.ids)], { signal: ctx.signal });
+    return { $typeName: "prism.graph.v1.DeleteNodesResponse", deleted };
+  }
+
+  async deleteEdges(request: DeleteEdgesRequest, ctx: NamespacedContext): Promise<DeleteEdgesResponse> {
+    const { graph, name } = target(ctx);
+    checkCount(request.edges.length, "edges", this.settings);
+    const edges = request.edges.map((edge, i) => toEdgeRef(edge, `edges[${i}]`, this.settings));
+    const deleted = await graph.deleteEdges(name, edges, { signal: ctx.signal });
+    return { $typeName: "prism.graph.v1.DeleteEdgesResponse", deleted };
+  }
+
+  async neighbors(request: NeighborsRequest, ctx: NamespacedContext): Promise<NeighborsResponse> {
+    const { graph, name } = target(ctx);
+    const shape: NeighborsShape = {
+      namespace: name,
+      nodeId: checkNodeId(request.nodeId, "node_id", this.settings),
+      direction: toDirection(request.direction),
+      edgeLabels: checkLabels(request.edgeLabels, "edge_labels", this.settings),
+    };
+    const after = request.pageToken ? decodeNeighborsToken(request.pageToken, shape) : undefined;
+    const limit = Math.min(
+      request.pageSize || this.settings.defaultNeighborsPage,
+      this.settings.maxNeighborsPage,
+    );
+    const page = await graph.neighbors(name, shape.nodeId, {
+      signal: ctx.signal,
+      direction: shape.direction,
+      edgeLabels: shape.edgeLabels,
+      limit,
+      ...(after && { after }),
+    });
+    const last = page.neighbors.at(-1);
+    return {
+      $typeName: "prism.graph.v1.NeighborsResponse",
+      neighbors: page.neighbors.map(({ edge, node }) => ({
+        $typeName: "prism.graph.v1.Neighbor",
+        edge: toEdgeMessage(edge),
+        node: toNodeMessage(node),
+      })),
+      nextPageToken:
+        page.more && last
+          ? encodeNeighborsToken(shape, {
+              nodeId: last.node.id,
+              label: last.edge.label,
+              direction: last.direction,
+            })
+          : "",
+    };
+  }
+
+  /** Breadth-first from the start node: one message per node reached, in order of depth. */
+  async *traverse(request: TraverseRequest, ctx: NamespacedContext): AsyncIterable<TraverseResponse> {
+    const { graph, name, visitBudget } = target(ctx);
+    const startId = checkNodeId(request.startId, "start_id", this.settings);
+    if (request.maxDepth === 0) {
+      throw invalid("max_depth", `is required: 1 to ${this.settings.maxDepth}`, "INVALID_DEPTH");
+    }
+    const steps = await graph.traverse(name, startId, {
+      signal: ctx.signal,
+      direction: toDirection(request.direction),
+      maxDepth: Math.min(request.maxDepth, this.settings.maxDepth),
+      edgeLabels: checkLabels(request.edgeLabels, "edge_labels", this.settings),
+      nodeLabels: checkLabels(request.nodeLabels, "node_labels", this.settings),
+      limit: Math.min(request.limit || this.settings.defaultTraverseLimit, this.settings.maxTraverseLimit),
+      visitBudget,
+    });
+    for (const step of steps) {
+      yield {
+        $typeName: "prism.graph.v1.TraverseResponse",
+        node: toNodeMessage(step.node),
+        depth: step.depth,
+        via: step.via ? toEdgeMessage(step.via) : undefined,
+      };
+    }
+  }
+
+  async shortestPath(request: ShortestPathRequest, ctx: NamespacedContext): Promise<ShortestPathResponse> {
+    const { graph, name, visitBudget } = target(ctx);
+    const fromId = checkNodeId(request.fromId, "from_id", this.settings);
+    const toId = checkNodeId(request.toId, "to_id", this.settings);
+    const path = await graph.shortestPath(name, fromId, toId, {
+      signal: ctx.signal,
+      direction: toDirection(request.direction),
+      // Unset = as deep as the gateway allows.
+      maxDepth: Math.min(request.maxDepth || this.settings.maxDepth, this.settings.maxDepth),
+      edgeLabels: checkLabels(request.edgeLabels, "edge_labels", this.settings),
+      visitBudget,
+    });
+    return {
+      $typeName: "prism.graph.v1.ShortestPathResponse",
+      found: path !== undefined,
+      nodes: path?.nodes.map(toNodeMessage) ?? [],
+      edges: path?.edges.map(toEdgeMessage) ?? [],
+    };
+  }
+}
+
+function target(ctx: NamespacedContext): { graph: GraphBackend; name: string; visitBudget: number } {
+  const { binding, spec, graphVisitBudget } = ctx.namespace;
+  return { graph: binding.graph, name: spec.name, visitBudget: graphVisitBudget };
+}
