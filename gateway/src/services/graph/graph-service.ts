@@ -27,6 +27,7 @@ import {
   checkCount,
   checkLabels,
   checkNodeId,
+  checkNodeIds,
   toDirection,
   toEdge,
   toEdgeMessage,
@@ -81,7 +82,7 @@ export class GraphService {
   async getNodes(request: GetNodesRequest, ctx: NamespacedContext): Promise<GetNodesResponse> {
     const { graph, name } = target(ctx);
     checkCount(request.ids.length, "ids", this.settings);
-    request.ids.forEach((id, i) => checkNodeId(id, `ids[${i}]`, this.settings));
+    checkNodeIds(request.ids, this.settings);
     const ids = [...new Set(request.ids)];
     const nodes = await graph.getNodes(name, ids, { signal: ctx.signal });
     const found = new Set(nodes.map((node) => node.id));
@@ -95,7 +96,7 @@ export class GraphService {
   async deleteNodes(request: DeleteNodesRequest, ctx: NamespacedContext): Promise<DeleteNodesResponse> {
     const { graph, name } = target(ctx);
     checkCount(request.ids.length, "ids", this.settings);
-    request.ids.forEach((id, i) => checkNodeId(id, `ids[${i}]`, this.settings));
+    checkNodeIds(request.ids, this.settings);
     const deleted = await graph.deleteNodes(name, [...new Set(request.ids)], { signal: ctx.signal });
     return { $typeName: "prism.graph.v1.DeleteNodesResponse", deleted };
   }

@@ -31,6 +31,10 @@ export function checkNodeId(id: string, field: string, settings: GraphSettings):
   return id;
 }
 
+export function checkNodeIds(ids: string[], settings: GraphSettings): void {
+  for (const [i, id] of ids.entries()) checkNodeId(id, `ids[${i}]`, settings);
+}
+
 export function checkLabel(label: string, field: string, settings: GraphSettings): string {
   if (label.length === 0 || Buffer.byteLength(label) > settings.maxLabelBytes || CONTROL.test(label)) {
     throw invalid(
@@ -129,7 +133,7 @@ export function checkLabels(labels: string[], field: string, settings: GraphSett
   if (labels.length > settings.maxItemsPerRequest) {
     throw invalid(field, `at most ${settings.maxItemsPerRequest} labels`, "TOO_MANY_ITEMS");
   }
-  labels.forEach((label, i) => checkLabel(label, `${field}[${i}]`, settings));
+  for (const [i, label] of labels.entries()) checkLabel(label, `${field}[${i}]`, settings);
   return labels;
 }
 
