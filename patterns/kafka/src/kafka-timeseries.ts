@@ -19,7 +19,14 @@ import { type EventMessage, encodeEvent, messageBytes } from "./event-encoding.j
 import type { KafkaOptions } from "./kafka-options.js";
 import { KeyedMutex } from "./keyed-mutex.js";
 import { openPartitionLog, type PartitionLog } from "./partition-log.js";
-import { isAfterCursor, PageCollector, pageRange, takeEventPage } from "./read-page.js";
+import {
+  isAfterCursor,
+  PageCollector,
+  pageRange,
+  ResumeOffsets,
+  resumeKey,
+  takeEventPage,
+} from "./read-page.js";
 import { appendWindow, boundsFor, type SeriesLocation, scanSeries } from "./series-scan.js";
 import { StoredKeyCache } from "./stored-keys.js";
 import { tailSeries } from "./tail.js";
@@ -37,6 +44,7 @@ export class KafkaTimeSeries implements TimeSeriesBackend {
   private readonly log: PartitionLog;
   private readonly locks = new KeyedMutex();
   private readonly storedKeys = new StoredKeyCache();
+  private readonly resumeOffsets = new ResumeOffsets();
   private readonly partitionCounts = new Map<string, number>();
   private readonly openTails = new Set<PartitionLog>();
   private adminClient: Promise<Admin> | undefined;
@@ -169,18 +177,22 @@ export class KafkaTimeSeries implements TimeSeriesBackend {
     if (!location || loUs >= hiUs) return { events: [], more: false };
     const window = appendWindow(loUs, hiUs, options.settings, this.options.clockSkewMs);
     const bounds = await boundsFor(log, location, window, endOffset);
+    const series = cacheId(location);
+    const resume = options.after && this.resumeOffsets.get(resumeKey(series, options, options.after));
+    if (resume !== undefined && resume > bounds.fromOffset) bounds.fromOffset = resume;
     const page = new PageCollector(options.descending, options.limitEvents + 1);
-    await scanSeries(
-      log,
-      location,
-      bounds,
-      { fetchBytes: this.options.fetchBytes, signal: options.signal },
-      (event) => {
-        if (event.eventTimeUs < loUs || event.eventTimeUs >= hiUs) return;
-        if (matchesTags(event, options.tagFilter) && isAfterCursor(event, options)) page.add(event);
-      },
-    );
-    return takeEventPage(page.sorted(), options);
+    const scan = { fetchBytes: this.options.fetchBytes, signal: options.signal };
+    await scanSeries(log, location, bounds, scan, (event, _appendMs, offset) => {
+      if (event.eventTimeUs < loUs || event.eventTimeUs >= hiUs) return;
+      if (matchesTags(event, options.tagFilter) && isAfterCursor(event, options)) page.add(event, offset);
+    });
+    const result = takeEventPage(page.sorted(), options);
+    const last = result.events.at(-1);
+    if (result.more && last) {
+      const offset = page.resumeOffset(result.events.length, bounds.toOffset);
+      this.resumeOffsets.set(resumeKey(series, options, last), offset);
+    }
+    return result;
   }
 
   /**

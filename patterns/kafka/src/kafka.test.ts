@@ -201,6 +201,47 @@ describe("kafka backend", () => {
     expect(odd.events[0]!.eventTimeUs).toBe(base + 2998n);
   });
 
+  it("continues a paged read correctly when events of later pages are appended between pages", async () => {
+    const ns = freshNamespace();
+    const base = nowUs() - 60_000_000n;
+    const other = Array.from({ length: 50 }, (_, i) => ev(base + BigInt(i), `o${i}`));
+    await ts.write(
+      ns,
+      "s",
+      Array.from({ length: 30 }, (_, i) => ev(base + BigInt(i * 10), `a${i}`)),
+      { settings: SETTINGS },
+    );
+    for (const descending of [false, true]) {
+      const seen: string[] = [];
+      let after: { eventTimeUs: bigint; eventId: string } | undefined;
+      for (let page = 0; ; page++) {
+        const options = {
+          ...readAll(base, base + 1000n),
+          descending,
+          limitEvents: 7,
+          ...(after ? { after } : {}),
+        };
+        const result = await ts.read(ns, "s", options);
+        seen.push(...result.events.map((e) => e.eventId));
+        if (page === 1 && !descending) {
+          // Later in read order than the cursor (so on a later page), but appended after the scan.
+          await ts.write(ns, "s", [ev(base + 999n, "late"), ev(base + 5n, "early")], { settings: SETTINGS });
+          await ts.write(ns, "other", other, { settings: SETTINGS });
+        }
+        if (!result.more) break;
+        after = result.events.at(-1)!;
+      }
+      if (!descending) {
+        expect(seen).toHaveLength(31);
+        expect(seen.at(-1)).toBe("late");
+        expect(seen).not.toContain("early");
+      } else {
+        expect(seen).toHaveLength(32);
+        expect(seen[0]).toBe("late");
+      }
+    }
+  });
+
   it("finds events written with an accept window far smaller than their age range only inside it", async () => {
     const ns = freshNamespace();
     const now = nowUs();

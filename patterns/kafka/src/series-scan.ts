@@ -52,7 +52,7 @@ export async function boundsFor(
 
 /**
  * Reads the series' events in `bounds` in offset order, skipping other series by key, and hands
- * each to `visit` with its append time. Fetches are bounded by `fetchBytes`; `signal` is checked
+ * each to `visit` with its append time and offset. Fetches are bounded by `fetchBytes`; `signal` is checked
  * between them. Offsets deleted by retention meanwhile are skipped. Answers true when it read up
  * to `toOffset` (or the partition's end), false when it stopped at `stopAfterMs`.
  */
@@ -61,7 +61,7 @@ export async function scanSeries(
   location: SeriesLocation,
   bounds: ScanBounds,
   options: { fetchBytes: number; signal?: AbortSignal | undefined },
-  visit: (event: TsEvent, appendMs: number) => void,
+  visit: (event: TsEvent, appendMs: number, offset: bigint) => void,
 ): Promise<boolean> {
   const { topic, partition, key } = location;
   let offset = bounds.fromOffset;
@@ -78,10 +78,11 @@ export async function scanSeries(
       continue;
     }
     for (const record of batch.records) {
-      if (BigInt(record.offset) >= bounds.toOffset) return true;
+      const recordOffset = BigInt(record.offset);
+      if (recordOffset >= bounds.toOffset) return true;
       const appendMs = Number(record.timestamp);
       if (bounds.stopAfterMs !== undefined && appendMs > bounds.stopAfterMs) return false;
-      if (isOfSeries(record, key)) visit(decodeEvent(record), appendMs);
+      if (isOfSeries(record, key)) visit(decodeEvent(record), appendMs, recordOffset);
     }
     if (batch.nextOffset <= offset) return true;
     offset = batch.nextOffset;
