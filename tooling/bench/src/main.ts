@@ -46,6 +46,7 @@ const USAGE = `usage: pnpm bench kv [options]                 closed loop: throu
   --reload                   --records: write the records again even if postgres/NATS holds them
   --pg-pool N                connections of the gateway's postgres backend and of direct pg (default 10)
   --cpu-prof DIR             write V8 CPU profiles of the children into DIR/gateway and DIR/bare
+                             (ts: of each backend's gateway into DIR/<backend>)
 
        pnpm bench ts [options]                 TimeSeries: write throughput and Read latency per backend,
                                                the gateway vs the backend's own client in the bench process
@@ -163,6 +164,7 @@ function parseMode(argv: string[]): Mode {
         readConcurrency: 4,
         pageEvents: 1000,
         maxWindowEvents: TS_MAX_WINDOW_EVENTS,
+        ...(values["cpu-prof"] ? { cpuProfileDir: resolve(values["cpu-prof"]) } : {}),
       },
     });
   }

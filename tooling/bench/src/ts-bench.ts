@@ -1,5 +1,6 @@
 import { randomBytes } from "node:crypto";
 import { availableParallelism } from "node:os";
+import { join } from "node:path";
 import type { Backend, TimeSeriesBackend, TsEvent, TsNamespaceSettings } from "@prism/core";
 import { DRIVERS } from "@prism/gateway";
 import type { ChildServer } from "./child.js";
@@ -14,6 +15,8 @@ import { type TsBackend, type TsEndpoints, tsStore } from "./ts-stores.js";
 /** Everything `pnpm bench ts` can be asked for. */
 export interface TsBenchOptions extends Omit<TsSettings, "cpus" | "backends">, TsEndpoints {
   readonly backends: readonly TsBackend[];
+  /** Write each gateway's V8 CPU profile into `<dir>/<backend>/` (not part of the report). */
+  readonly cpuProfileDir?: string;
 }
 
 const HOUR_MS = 3_600_000;
@@ -107,6 +110,9 @@ async function measureBackend(
         },
       },
       env: store.env,
+      ...(options.cpuProfileDir && {
+        nodeArgs: ["--cpu-prof", `--cpu-prof-dir=${join(options.cpuProfileDir, backend)}`],
+      }),
     });
     client = new TsH2Client(gateway.address, GATEWAY_CONNECTIONS);
     direct = await driver.open({ name: "bench-direct", options: store.direct, dataDir: store.dir });
