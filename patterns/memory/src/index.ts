@@ -1,8 +1,10 @@
 import type { Backend, BackendDriver } from "@prism/core";
 import { OptionReader } from "@prism/core";
+import { MemoryGraph } from "./memory-graph.js";
 import { MemoryKeyValue } from "./memory-keyvalue.js";
 import { MemoryTimeSeries } from "./memory-timeseries.js";
 
+export { MemoryGraph } from "./memory-graph.js";
 export { MemoryKeyValue } from "./memory-keyvalue.js";
 export { MemoryTimeSeries } from "./memory-timeseries.js";
 
@@ -12,7 +14,7 @@ export { MemoryTimeSeries } from "./memory-timeseries.js";
  */
 export const memoryDriver: BackendDriver = {
   type: "memory",
-  patterns: ["keyvalue", "timeseries"],
+  patterns: ["keyvalue", "timeseries", "graph"],
   validate: (options) => optionsOf(options).problems,
   async open({ name, options }): Promise<Backend> {
     const { sweepIntervalMs } = optionsOf(options);
@@ -24,6 +26,7 @@ export const memoryDriver: BackendDriver = {
       type: "memory",
       keyvalue,
       timeseries: new MemoryTimeSeries(),
+      graph: new MemoryGraph(),
       health: async () => ({ ok: true, latencyMs: 0 }),
       close: async () => clearInterval(sweeper),
     };

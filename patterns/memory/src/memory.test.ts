@@ -1,5 +1,5 @@
 import { tmpdir } from "node:os";
-import { keyValueConformance, timeSeriesConformance } from "@prism/core/conformance";
+import { graphConformance, keyValueConformance, timeSeriesConformance } from "@prism/core/conformance";
 import { memoryDriver } from "./index.js";
 
 keyValueConformance({
@@ -8,6 +8,11 @@ keyValueConformance({
 });
 
 timeSeriesConformance({
+  name: "memory",
+  open: () => memoryDriver.open({ name: "mem", options: {}, dataDir: tmpdir() }),
+});
+
+graphConformance({
   name: "memory",
   open: () => memoryDriver.open({ name: "mem", options: {}, dataDir: tmpdir() }),
 });
