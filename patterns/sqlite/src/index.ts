@@ -2,11 +2,13 @@ import { mkdirSync } from "node:fs";
 import { dirname, isAbsolute, join } from "node:path";
 import { type Backend, type BackendDriver, OptionReader } from "@prism/core";
 import Database from "better-sqlite3";
+import { SqliteGraph } from "./sqlite-graph.js";
 import { SqliteKeyValue } from "./sqlite-keyvalue.js";
 import { MIGRATIONS, SCHEMA_VERSION } from "./sqlite-schema.js";
 import { SqliteTimeSeries } from "./sqlite-timeseries.js";
 import type { SqliteDatabase } from "./sqlite-types.js";
 
+export { SqliteGraph } from "./sqlite-graph.js";
 export { SqliteKeyValue } from "./sqlite-keyvalue.js";
 export { SqliteTimeSeries } from "./sqlite-timeseries.js";
 
@@ -17,7 +19,7 @@ export { SqliteTimeSeries } from "./sqlite-timeseries.js";
  */
 export const sqliteDriver: BackendDriver = {
   type: "sqlite",
-  patterns: ["keyvalue", "timeseries"],
+  patterns: ["keyvalue", "timeseries", "graph"],
   validate: (options) => optionsOf(options).problems,
   async open({ name, options, dataDir }): Promise<Backend> {
     const { path, sweepIntervalMs } = optionsOf(options);
@@ -32,6 +34,7 @@ export const sqliteDriver: BackendDriver = {
       type: "sqlite",
       keyvalue,
       timeseries: new SqliteTimeSeries(db),
+      graph: new SqliteGraph(db),
       async health() {
         const started = performance.now();
         try {

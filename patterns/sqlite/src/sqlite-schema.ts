@@ -3,7 +3,7 @@
  * ids TEXT with the default BINARY collation (UTF-8 byte order), matching the other backends.
  * WITHOUT ROWID keeps each record's items clustered by (namespace, id, key).
  */
-export const SCHEMA_VERSION = 2;
+export const SCHEMA_VERSION = 3;
 
 export const MIGRATIONS: readonly string[] = [
   `CREATE TABLE IF NOT EXISTS kv_items (
@@ -44,6 +44,25 @@ export const MIGRATIONS: readonly string[] = [
      last_seq  INTEGER NOT NULL,
      PRIMARY KEY (namespace, series_id)
    ) WITHOUT ROWID`,
+  // Version 3: Graph. Properties are JSON objects of type-tagged values (sqlite-graph-properties.ts).
+  // An edge is keyed from its source (out-neighbors by label) and indexed from its target, so
+  // both directions of a hop are index seeks.
+  `CREATE TABLE IF NOT EXISTS graph_nodes (
+     namespace  TEXT NOT NULL,
+     id         TEXT NOT NULL,
+     label      TEXT NOT NULL,
+     properties TEXT NOT NULL,
+     PRIMARY KEY (namespace, id)
+   ) WITHOUT ROWID`,
+  `CREATE TABLE IF NOT EXISTS graph_edges (
+     namespace  TEXT NOT NULL,
+     from_id    TEXT NOT NULL,
+     to_id      TEXT NOT NULL,
+     label      TEXT NOT NULL,
+     properties TEXT NOT NULL,
+     PRIMARY KEY (namespace, from_id, label, to_id)
+   ) WITHOUT ROWID`,
+  `CREATE INDEX IF NOT EXISTS graph_edges_in ON graph_edges (namespace, to_id, label, from_id)`,
 ];
 
 /** The columns every item read returns. */

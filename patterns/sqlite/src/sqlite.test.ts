@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { TsEvent } from "@prism/core";
-import { keyValueConformance, timeSeriesConformance } from "@prism/core/conformance";
+import { graphConformance, keyValueConformance, timeSeriesConformance } from "@prism/core/conformance";
 import Database from "better-sqlite3";
 import { afterAll, describe, expect, it } from "vitest";
 import { sqliteDriver } from "./index.js";
@@ -19,6 +19,11 @@ keyValueConformance({
 timeSeriesConformance({
   name: "sqlite",
   open: () => sqliteDriver.open({ name: "local", options: { path: "timeseries.db" }, dataDir }),
+});
+
+graphConformance({
+  name: "sqlite",
+  open: () => sqliteDriver.open({ name: "local", options: { path: "graph.db" }, dataDir }),
 });
 
 describe("sqlite driver", () => {
@@ -118,6 +123,33 @@ describe("sqlite driver", () => {
     await backend.close();
     const reopened = new Database(file, { readonly: true });
     expect(reopened.pragma("user_version", { simple: true })).toBe(SCHEMA_VERSION);
+    reopened.close();
+  });
+
+  it("upgrades a version 2 database (KeyValue and TimeSeries) in place, adding Graph", async () => {
+    const file = join(dataDir, "version-2.db");
+    const old = new Database(file);
+    const graphStart = MIGRATIONS.findIndex((statement) => statement.includes("graph_nodes"));
+    expect(graphStart).toBeGreaterThan(0);
+    for (const statement of MIGRATIONS.slice(0, graphStart)) old.exec(statement);
+    old.prepare("INSERT INTO kv_items (namespace, id, key, value) VALUES ('ns', 'r', x'01', x'02')").run();
+    old.pragma("user_version = 2");
+    old.close();
+    const backend = await sqliteDriver.open({ name: "v2", options: { path: "version-2.db" }, dataDir });
+    const { items } = await backend.keyvalue!.get(
+      "ns",
+      "r",
+      { kind: "all" },
+      { limitItems: 10, limitBytes: 100 },
+    );
+    expect(items.map((i) => [...i.value])).toEqual([[2]]);
+    const graph = backend.graph!;
+    await graph.upsertNodes("ns", [{ id: "a", label: "n", properties: { v: 1n } }], {});
+    expect(await graph.getNodes("ns", ["a"], {})).toEqual([{ id: "a", label: "n", properties: { v: 1n } }]);
+    await backend.close();
+    const reopened = new Database(file, { readonly: true });
+    expect(reopened.pragma("user_version", { simple: true })).toBe(3);
+    expect(SCHEMA_VERSION).toBe(3);
     reopened.close();
   });
 

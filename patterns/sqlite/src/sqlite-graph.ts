@@ -1,0 +1,402 @@
+import {
+  type CallOptions,
+  type Direction,
+  type EdgeRef,
+  type GraphBackend,
+  type GraphCapabilities,
+  type GraphEdge,
+  type GraphNode,
+  type Neighbor,
+  type NeighborsOptions,
+  PrismError,
+  type ShortestPathOptions,
+  type TraversalStep,
+  type TraverseOptions,
+  throwIfAborted,
+  type WriteOptions,
+} from "@prism/core";
+import { decodeProperties, encodeProperties } from "./sqlite-graph-properties.js";
+import type { SqliteDatabase, SqliteStatement } from "./sqlite-types.js";
+
+const NS = "namespace = @namespace";
+const LABELS = "(@labels = '[]' OR e.label IN (SELECT value FROM json_each(@labels)))";
+const HOP_COLUMNS = "e.from_id, e.to_id, e.label, e.properties";
+/** Joins each hop to the node at its other end: every edge's endpoints exist. */
+const OTHER_NODE = `JOIN graph_nodes n ON n.namespace = @namespace AND n.id = h.other`;
+const HOP_ROW =
+  "h.other, h.dir, h.from_id, h.to_id, h.label, h.properties, n.label AS node_label, n.properties AS node_properties";
+
+/** Every Graph statement, prepared once per database. `dir` is 0 for out, 1 for in. */
+const SQL = {
+  upsertNode: `INSERT INTO graph_nodes (namespace, id, label, properties) VALUES (@namespace, @id, @label, @properties)
+               ON CONFLICT (namespace, id) DO UPDATE SET label = excluded.label, properties = excluded.properties`,
+  nodeExists: `SELECT 1 AS found FROM graph_nodes WHERE ${NS} AND id = @id`,
+  getNodes: `SELECT id, label, properties FROM graph_nodes
+             WHERE ${NS} AND id IN (SELECT value FROM json_each(@ids))`,
+  deleteNode: `DELETE FROM graph_nodes WHERE ${NS} AND id = @id`,
+  deleteOut: `DELETE FROM graph_edges WHERE ${NS} AND from_id = @id`,
+  deleteIn: `DELETE FROM graph_edges WHERE ${NS} AND to_id = @id`,
+  upsertEdge: `INSERT INTO graph_edges (namespace, from_id, to_id, label, properties)
+               VALUES (@namespace, @fromId, @toId, @label, @properties)
+               ON CONFLICT (namespace, from_id, label, to_id) DO UPDATE SET properties = excluded.properties`,
+  deleteEdge: `DELETE FROM graph_edges WHERE ${NS} AND from_id = @fromId AND label = @label AND to_id = @toId`,
+  // One node's hops in cursor order (other id, label, out before in; TEXT compares as UTF-8 bytes).
+  neighbors: `SELECT ${HOP_ROW} FROM (
+                SELECT e.to_id AS other, 0 AS dir, ${HOP_COLUMNS} FROM graph_edges e
+                WHERE @out AND e.namespace = @namespace AND e.from_id = @id AND ${LABELS}
+                UNION ALL
+                SELECT e.from_id AS other, 1 AS dir, ${HOP_COLUMNS} FROM graph_edges e
+                WHERE @in AND e.namespace = @namespace AND e.to_id = @id AND ${LABELS}
+              ) h ${OTHER_NODE}
+              WHERE @afterOther IS NULL OR (h.other, h.label, h.dir) > (@afterOther, @afterLabel, @afterDir)
+              ORDER BY h.other, h.label, h.dir LIMIT @limit`,
+  // Every hop out of a whole BFS level at once: the frontier is a JSON array of ids.
+  expand: `SELECT ${HOP_ROW} FROM (
+             SELECT e.to_id AS other, 0 AS dir, ${HOP_COLUMNS}
+             FROM json_each(@frontier) f JOIN graph_edges e ON e.namespace = @namespace AND e.from_id = f.value
+             WHERE @out AND ${LABELS}
+             UNION ALL
+             SELECT e.from_id AS other, 1 AS dir, ${HOP_COLUMNS}
+             FROM json_each(@frontier) f JOIN graph_edges e ON e.namespace = @namespace AND e.to_id = f.value
+             WHERE @in AND ${LABELS}
+           ) h ${OTHER_NODE}
+           LIMIT @limit`,
+} as const;
+
+interface NodeRow {
+  id: string;
+  label: string;
+  properties: string;
+}
+
+interface HopRow {
+  other: string;
+  dir: 0 | 1;
+  from_id: string;
+  to_id: string;
+  label: string;
+  properties: string;
+  node_label: string;
+  node_properties: string;
+}
+
+/**
+ * Graph on SQLite (`graph_nodes`, `graph_edges`; schema version 3). Traverse and ShortestPath are
+ * breadth-first searches driven from here, one query per level (the frontier passed as a JSON
+ * array to `json_each`), inside one read transaction so every level sees the same snapshot. Not
+ * declared native: the store answers one level at a time, not the whole traversal. The visit
+ * budget counts the edges the level queries return (those passing the label filter); a search
+ * stops reading the moment it would pass it.
+ */
+export class SqliteGraph implements GraphBackend {
+  readonly capabilities: GraphCapabilities = { nativeTraversal: false };
+  private readonly sql: { [K in keyof typeof SQL]: SqliteStatement };
+  private readonly db: SqliteDatabase;
+
+  constructor(db: SqliteDatabase) {
+    this.db = db;
+    this.sql = Object.fromEntries(
+      Object.entries(SQL).map(([name, text]) => [name, db.prepare(text)]),
+    ) as typeof this.sql;
+  }
+
+  async upsertNodes(namespace: string, nodes: GraphNode[], options: WriteOptions): Promise<number> {
+    throwIfAborted(options.signal);
+    return this.run("upsert nodes", () => {
+      for (const n of nodes) {
+        this.sql.upsertNode.run({
+          namespace,
+          id: n.id,
+          label: n.label,
+          properties: encodeProperties(n.properties),
+        });
+      }
+      return nodes.length;
+    });
+  }
+
+  async upsertEdges(namespace: string, edges: GraphEdge[], options: WriteOptions): Promise<number> {
+    throwIfAborted(options.signal);
+    return this.run("upsert edges", () => {
+      const known = new Set<string>();
+      for (const e of edges) {
+        for (const id of [e.fromId, e.toId]) {
+          if (known.has(id)) continue;
+          if (!this.sql.nodeExists.get({ namespace, id })) throw endpointMissing(id);
+          known.add(id);
+        }
+      }
+      for (const e of edges) {
+        const { fromId, toId, label } = e;
+        this.sql.upsertEdge.run({
+          namespace,
+          fromId,
+          toId,
+          label,
+          properties: encodeProperties(e.properties),
+        });
+      }
+      return edges.length;
+    });
+  }
+
+  async getNodes(namespace: string, ids: string[], options: CallOptions): Promise<GraphNode[]> {
+    throwIfAborted(options.signal);
+    if (ids.length === 0) return [];
+    return this.run("get nodes", () => {
+      const found = new Map<string, GraphNode>();
+      for (const row of this.sql.getNodes.iterate({
+        namespace,
+        ids: JSON.stringify(ids),
+      }) as Iterable<NodeRow>) {
+        found.set(row.id, toNode(row.id, row.label, row.properties));
+      }
+      return [...new Set(ids)].flatMap((id) => found.get(id) ?? []);
+    });
+  }
+
+  async deleteNodes(namespace: string, ids: string[], options: WriteOptions): Promise<number> {
+    throwIfAborted(options.signal);
+    return this.run("delete nodes", () => {
+      let deleted = 0;
+      for (const id of ids) {
+        if (this.sql.deleteNode.run({ namespace, id }).changes === 0) continue;
+        deleted++;
+        this.sql.deleteOut.run({ namespace, id });
+        this.sql.deleteIn.run({ namespace, id });
+      }
+      return deleted;
+    });
+  }
+
+  async deleteEdges(namespace: string, edges: EdgeRef[], options: WriteOptions): Promise<number> {
+    throwIfAborted(options.signal);
+    return this.run("delete edges", () => {
+      let deleted = 0;
+      for (const { fromId, toId, label } of edges) {
+        deleted += this.sql.deleteEdge.run({ namespace, fromId, toId, label }).changes;
+      }
+      return deleted;
+    });
+  }
+
+  async neighbors(
+    namespace: string,
+    nodeId: string,
+    options: NeighborsOptions,
+  ): Promise<{ neighbors: Neighbor[]; more: boolean }> {
+    throwIfAborted(options.signal);
+    return this.run("neighbors", () => {
+      this.requireNodes(namespace, [nodeId]);
+      const { after } = options;
+      const rows = [
+        ...(this.sql.neighbors.iterate({
+          namespace,
+          id: nodeId,
+          ...directionParams(options.direction),
+          labels: JSON.stringify(options.edgeLabels),
+          afterOther: after?.nodeId ?? null,
+          afterLabel: after?.label ?? null,
+          afterDir: after ? (after.direction === "out" ? 0 : 1) : null,
+          limit: options.limit + 1,
+        }) as Iterable<HopRow>),
+      ];
+      const neighbors = rows.slice(0, options.limit).map(
+        (row): Neighbor => ({
+          edge: toEdge(row),
+          direction: row.dir === 0 ? "out" : "in",
+          node: toNode(row.other, row.node_label, row.node_properties),
+        }),
+      );
+      return { neighbors, more: rows.length > options.limit };
+    });
+  }
+
+  async traverse(namespace: string, startId: string, options: TraverseOptions): Promise<TraversalStep[]> {
+    throwIfAborted(options.signal);
+    return this.run("traverse", () => {
+      const [start] = this.requireNodes(namespace, [startId]);
+      const nodeLabels = new Set(options.nodeLabels);
+      const steps: TraversalStep[] = [{ node: start!, depth: 0 }];
+      if (steps.length >= options.limit) return steps;
+      const seen = new Set([startId]);
+      const levels = new Levels(this.sql.expand, namespace, options);
+      let frontier = [startId];
+      for (let depth = 1; depth <= options.maxDepth && frontier.length > 0; depth++) {
+        const next: string[] = [];
+        for (const row of levels.expand(frontier)) {
+          if (seen.has(row.other)) continue;
+          if (nodeLabels.size > 0 && !nodeLabels.has(row.node_label)) continue;
+          seen.add(row.other);
+          steps.push({
+            node: toNode(row.other, row.node_label, row.node_properties),
+            depth,
+            via: toEdge(row),
+          });
+          if (steps.length >= options.limit) return steps;
+          next.push(row.other);
+        }
+        frontier = next;
+      }
+      return steps;
+    });
+  }
+
+  async shortestPath(
+    namespace: string,
+    fromId: string,
+    toId: string,
+    options: ShortestPathOptions,
+  ): Promise<{ nodes: GraphNode[]; edges: GraphEdge[] } | undefined> {
+    throwIfAborted(options.signal);
+    return this.run("shortest path", () => {
+      const [from, to] = this.requireNodes(namespace, [fromId, toId]);
+      if (fromId === toId) return { nodes: [from!], edges: [] };
+      // Each reached node → the row it was reached through (whose other end is the previous node).
+      const reachedBy = new Map<string, HopRow | undefined>([[fromId, undefined]]);
+      const levels = new Levels(this.sql.expand, namespace, options);
+      let frontier = [fromId];
+      for (let depth = 1; depth <= options.maxDepth && frontier.length > 0; depth++) {
+        const next: string[] = [];
+        for (const row of levels.expand(frontier)) {
+          if (reachedBy.has(row.other)) continue;
+          reachedBy.set(row.other, row);
+          if (row.other === toId) return pathTo(reachedBy, from!, to!);
+          next.push(row.other);
+        }
+        frontier = next;
+      }
+      return undefined;
+    });
+  }
+
+  /** The nodes with these ids, in order; NODE_NOT_FOUND names the first that does not exist. */
+  private requireNodes(namespace: string, ids: string[]): GraphNode[] {
+    const rows = new Map<string, NodeRow>();
+    for (const row of this.sql.getNodes.iterate({
+      namespace,
+      ids: JSON.stringify(ids),
+    }) as Iterable<NodeRow>) {
+      rows.set(row.id, row);
+    }
+    return ids.map((id) => {
+      const row = rows.get(id);
+      if (!row) throw nodeNotFound(id);
+      return toNode(row.id, row.label, row.properties);
+    });
+  }
+
+  /**
+   * Runs `work` in one transaction, mapping driver errors: writes are all or nothing, and a
+   * search's levels read one snapshot (BEGIN is deferred, so reads take no write lock).
+   */
+  private run<T>(operation: string, work: () => T): T {
+    try {
+      return this.db.transaction(work)();
+    } catch (error) {
+      throw sqliteError(error, operation);
+    }
+  }
+}
+
+/**
+ * The levels of one breadth-first search: each `expand` is one query for a whole frontier, and
+ * all of them share the visit budget. Rows are read one at a time, so the search stops reading
+ * (and fails) on the first edge past the budget, and a caller that has what it needs stops early.
+ */
+class Levels {
+  private spent = 0;
+  private readonly params: Record<string, unknown>;
+
+  constructor(
+    private readonly statement: SqliteStatement,
+    namespace: string,
+    private readonly options: Pick<TraverseOptions, "direction" | "edgeLabels" | "visitBudget" | "signal">,
+  ) {
+    this.params = {
+      namespace,
+      ...directionParams(options.direction),
+      labels: JSON.stringify(options.edgeLabels),
+    };
+  }
+
+  *expand(frontier: string[]): Generator<HopRow> {
+    throwIfAborted(this.options.signal);
+    const budget = this.options.visitBudget;
+    const limit = budget - this.spent + 1;
+    for (const row of this.statement.iterate({
+      ...this.params,
+      frontier: JSON.stringify(frontier),
+      limit,
+    }) as Iterable<HopRow>) {
+      if (++this.spent > budget) throw budgetExceeded(budget);
+      yield row;
+    }
+  }
+}
+
+function pathTo(
+  reachedBy: Map<string, HopRow | undefined>,
+  from: GraphNode,
+  to: GraphNode,
+): { nodes: GraphNode[]; edges: GraphEdge[] } {
+  const nodes = [to];
+  const edges: GraphEdge[] = [];
+  for (let row = reachedBy.get(to.id); row; ) {
+    const previous = row.dir === 0 ? row.from_id : row.to_id;
+    edges.unshift(toEdge(row));
+    const before = reachedBy.get(previous);
+    nodes.unshift(before ? toNode(before.other, before.node_label, before.node_properties) : from);
+    row = before;
+  }
+  return { nodes, edges };
+}
+
+function directionParams(direction: Direction): { out: number; in: number } {
+  return { out: direction === "in" ? 0 : 1, in: direction === "out" ? 0 : 1 };
+}
+
+const toNode = (id: string, label: string, properties: string): GraphNode => ({
+  id,
+  label,
+  properties: decodeProperties(properties),
+});
+
+const toEdge = (row: HopRow): GraphEdge => ({
+  fromId: row.from_id,
+  toId: row.to_id,
+  label: row.label,
+  properties: decodeProperties(row.properties),
+});
+
+function endpointMissing(nodeId: string): PrismError {
+  return new PrismError("FailedPrecondition", "an edge names a node that does not exist", {
+    reason: "EDGE_ENDPOINT_MISSING",
+    metadata: { node_id: nodeId },
+  });
+}
+
+function nodeNotFound(nodeId: string): PrismError {
+  return new PrismError("NotFound", "the node does not exist", {
+    reason: "NODE_NOT_FOUND",
+    metadata: { node_id: nodeId },
+  });
+}
+
+function budgetExceeded(budget: number): PrismError {
+  return new PrismError("ResourceExhausted", "the search would examine more edges than its visit budget", {
+    reason: "TRAVERSAL_BUDGET_EXCEEDED",
+    metadata: { visit_budget: String(budget) },
+  });
+}
+
+function sqliteError(error: unknown, operation: string): unknown {
+  if (error instanceof PrismError) return error;
+  const code = (error as { code?: string }).code ?? "";
+  if (code === "SQLITE_BUSY" || code === "SQLITE_LOCKED") {
+    return new PrismError("Unavailable", "sqlite database is busy", { cause: error });
+  }
+  if (code === "SQLITE_FULL")
+    return new PrismError("ResourceExhausted", "sqlite database is full", { cause: error });
+  return new PrismError("Internal", `sqlite graph ${operation} failed`, { cause: error });
+}
