@@ -6,6 +6,8 @@ import {
   PrismError,
   resolveSecret,
 } from "@prism/core";
+import { buildGraphStatements } from "./graph-sql.js";
+import { PostgresGraph } from "./postgres-graph.js";
 import { PostgresKeyValue } from "./postgres-keyvalue.js";
 import { isPostgresUrl, type PostgresOptions, readPostgresOptions } from "./postgres-options.js";
 import { PostgresPool } from "./postgres-pool.js";
@@ -18,7 +20,7 @@ import { TsPartitions } from "./ts-partitions.js";
 import { buildTsStatements } from "./ts-sql.js";
 
 /**
- * The `postgres` backend type: KeyValue and TimeSeries (ADR-0011) in PostgreSQL.
+ * The `postgres` backend type: KeyValue, TimeSeries (ADR-0011) and Graph (ADR-0014) in PostgreSQL.
  *
  * Options: `url` (required; `postgres://…`, or `env:NAME` / `file:/path` to keep the password out
  * of the config), `poolSize` (10), `schema` (`prism`), `sweepIntervalMs` (30000),
@@ -33,7 +35,7 @@ import { buildTsStatements } from "./ts-sql.js";
  */
 export const postgresDriver: BackendDriver = {
   type: "postgres",
-  patterns: ["keyvalue", "timeseries"],
+  patterns: ["keyvalue", "timeseries", "graph"],
   validate: (options) => readPostgresOptions(options).problems,
 
   async open({ name, options: raw }): Promise<Backend> {
@@ -63,6 +65,7 @@ export const postgresDriver: BackendDriver = {
       type: "postgres",
       keyvalue: new PostgresKeyValue(pool, sql),
       timeseries: timeseries.backend,
+      graph: new PostgresGraph(pool, buildGraphStatements(options.schema)),
       health: (signal) => health(name, pool, signal, sql.health),
       async close() {
         sweeper.stop();

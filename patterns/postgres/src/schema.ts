@@ -56,6 +56,29 @@ const MIGRATIONS: readonly ((schema: string) => string[])[] = [
     // roughly in time order, so a BRIN index stays tiny and costs writes almost nothing.
     `CREATE INDEX IF NOT EXISTS ts_events_time ON "${schema}".ts_events USING brin (event_time_us)`,
   ],
+  // Graph (ADR-0014). COLLATE "C": ids and labels compare as UTF-8 bytes, the Neighbors order.
+  (schema) => [
+    `CREATE TABLE IF NOT EXISTS "${schema}".graph_nodes (
+       namespace  text COLLATE "C" NOT NULL,
+       id         text COLLATE "C" NOT NULL,
+       label      text COLLATE "C" NOT NULL,
+       properties jsonb NOT NULL,
+       PRIMARY KEY (namespace, id))`,
+    // The primary key is the out-index (a node's out-edges in (to, label) order); graph_edges_in
+    // below the in-index. Both serve Neighbors' ranges, traversals (index-only) and the cascades.
+    // The foreign keys refuse an edge whose node is gone, also one deleted concurrently, and
+    // delete a node's edges with it.
+    `CREATE TABLE IF NOT EXISTS "${schema}".graph_edges (
+       namespace  text COLLATE "C" NOT NULL,
+       from_id    text COLLATE "C" NOT NULL,
+       to_id      text COLLATE "C" NOT NULL,
+       label      text COLLATE "C" NOT NULL,
+       properties jsonb NOT NULL,
+       PRIMARY KEY (namespace, from_id, to_id, label),
+       FOREIGN KEY (namespace, from_id) REFERENCES "${schema}".graph_nodes ON DELETE CASCADE,
+       FOREIGN KEY (namespace, to_id) REFERENCES "${schema}".graph_nodes ON DELETE CASCADE)`,
+    `CREATE INDEX IF NOT EXISTS graph_edges_in ON "${schema}".graph_edges (namespace, to_id, from_id, label)`,
+  ],
 ];
 
 /** The schema version this build writes and reads. */
