@@ -2,6 +2,7 @@ import type { BackendDriver } from "@prism/core";
 import { kafkaDriver } from "@prism/kafka";
 import { memoryDriver } from "@prism/memory";
 import { natsDriver } from "@prism/nats";
+import { neptuneDriver } from "@prism/neptune";
 import { postgresDriver } from "@prism/postgres";
 import { sqliteDriver } from "@prism/sqlite";
 
@@ -15,4 +16,5 @@ export const DRIVERS: readonly BackendDriver[] = [
   postgresDriver,
   natsDriver,
   kafkaDriver,
+  neptuneDriver,
 ];

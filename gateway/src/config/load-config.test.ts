@@ -55,7 +55,7 @@ namespaces:
 `);
     expect(crossRefs).toEqual([
       "backends.pg.url: required",
-      "backends.weird.type: unknown backend type cassandra (known: memory, sqlite, postgres, nats, kafka)",
+      "backends.weird.type: unknown backend type cassandra (known: memory, sqlite, postgres, nats, kafka, neptune)",
       "backends.mem.colour: unknown option (known: sweepIntervalMs)",
       "namespaces.0.backend: unknown backend missing (declared: pg, weird, mem)",
       "namespaces.1.name: duplicate namespace orders",
