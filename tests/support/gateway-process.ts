@@ -52,7 +52,7 @@ export async function startBackendMatrix(
   config: Record<string, unknown>,
 ): Promise<GatewayProcess> {
   const run = randomBytes(3).toString("hex");
-  const { postgresUrl, natsUrl, kafkaBrokers } = stackEndpoints();
+  const { postgresUrl, natsUrl, kafkaBrokers, gremlinUrl } = stackEndpoints();
   return startGatewayProcess(
     {
       backends: {
@@ -61,6 +61,12 @@ export async function startBackendMatrix(
         pg: { type: "postgres", url: "env:PRISM_TEST_POSTGRES_URL", schema: `${prefix}_${run}` },
         nats: { type: "nats", url: "env:PRISM_TEST_NATS_URL", bucketPrefix: `${prefix}${run}` },
         kafka: { type: "kafka", brokers: "env:PRISM_TEST_KAFKA_BROKERS", topicPrefix: `${prefix}${run}` },
+        // A prefix per run: the Gremlin Server keeps its graph across runs.
+        neptune: {
+          type: "neptune",
+          url: "env:PRISM_TEST_GREMLIN_URL",
+          prefix: `${prefix.replace(/[^A-Za-z0-9]/g, "")}${run}`,
+        },
       },
       ...config,
     },
@@ -69,6 +75,7 @@ export async function startBackendMatrix(
         PRISM_TEST_POSTGRES_URL: postgresUrl,
         PRISM_TEST_NATS_URL: natsUrl,
         PRISM_TEST_KAFKA_BROKERS: kafkaBrokers,
+        PRISM_TEST_GREMLIN_URL: gremlinUrl,
       },
     },
   );
