@@ -31,36 +31,39 @@ export function graphSignalTests(ctx: GraphSuiteContext): void {
       const ns = freshNamespace();
       await graph.upsertNodes(ns, [node("a"), node("b")], {});
       await graph.upsertEdges(ns, [edge("a", "b")], {});
-      const calls = (signal: AbortSignal) => ({
-        upsertNodes: graph.upsertNodes(ns, [node("c"), node("a", "changed")], { signal }),
-        upsertEdges: graph.upsertEdges(ns, [edge("b", "a")], { signal }),
-        getNodes: graph.getNodes(ns, ["a"], { signal }),
-        deleteNodes: graph.deleteNodes(ns, ["b"], { signal }),
-        deleteEdges: graph.deleteEdges(ns, [{ fromId: "a", toId: "b", label: "e" }], { signal }),
-        neighbors: graph.neighbors(ns, "a", neighborsOptions({ signal })),
-        traverse: graph.traverse(ns, "a", {
-          direction: "both",
-          maxDepth: 3,
-          edgeLabels: [],
-          nodeLabels: [],
-          limit: 100,
-          visitBudget: 1000,
-          signal,
-        }),
-        shortestPath: graph.shortestPath(ns, "a", "b", {
-          direction: "out",
-          maxDepth: 3,
-          edgeLabels: [],
-          visitBudget: 1000,
-          signal,
-        }),
+      // Thunks, so each call starts only when awaited: no rejection waits unobserved.
+      const calls = (signal: AbortSignal): Record<string, () => Promise<unknown>> => ({
+        upsertNodes: () => graph.upsertNodes(ns, [node("c"), node("a", "changed")], { signal }),
+        upsertEdges: () => graph.upsertEdges(ns, [edge("b", "a")], { signal }),
+        getNodes: () => graph.getNodes(ns, ["a"], { signal }),
+        deleteNodes: () => graph.deleteNodes(ns, ["b"], { signal }),
+        deleteEdges: () => graph.deleteEdges(ns, [{ fromId: "a", toId: "b", label: "e" }], { signal }),
+        neighbors: () => graph.neighbors(ns, "a", neighborsOptions({ signal })),
+        traverse: () =>
+          graph.traverse(ns, "a", {
+            direction: "both",
+            maxDepth: 3,
+            edgeLabels: [],
+            nodeLabels: [],
+            limit: 100,
+            visitBudget: 1000,
+            signal,
+          }),
+        shortestPath: () =>
+          graph.shortestPath(ns, "a", "b", {
+            direction: "out",
+            maxDepth: 3,
+            edgeLabels: [],
+            visitBudget: 1000,
+            signal,
+          }),
       });
       for (const [make, kind] of [
         [cancelledSignal, "Cancelled"],
         [timedOutSignal, "DeadlineExceeded"],
       ] as const) {
         for (const [method, call] of Object.entries(calls(make()))) {
-          expect(`${method}: ${await kindOf(call)}`).toBe(`${method}: ${kind}`);
+          expect(`${method}: ${await kindOf(call())}`).toBe(`${method}: ${kind}`);
         }
       }
       const nodes = await graph.getNodes(ns, ["a", "b", "c"], {});
