@@ -1,6 +1,5 @@
 import {
   type CallOptions,
-  type Direction,
   type EdgeRef,
   type GraphBackend,
   type GraphCapabilities,
@@ -16,69 +15,8 @@ import {
   type WriteOptions,
 } from "@prism/core";
 import { decodeProperties, encodeProperties } from "./sqlite-graph-properties.js";
+import { directionParams, type HopRow, type NodeRow, SQL } from "./sqlite-graph-sql.js";
 import type { SqliteDatabase, SqliteStatement } from "./sqlite-types.js";
-
-const NS = "namespace = @namespace";
-const LABELS = "(@labels = '[]' OR e.label IN (SELECT value FROM json_each(@labels)))";
-const HOP_COLUMNS = "e.from_id, e.to_id, e.label, e.properties";
-/** Joins each hop to the node at its other end: every edge's endpoints exist. */
-const OTHER_NODE = `JOIN graph_nodes n ON n.namespace = @namespace AND n.id = h.other`;
-const HOP_ROW =
-  "h.other, h.dir, h.from_id, h.to_id, h.label, h.properties, n.label AS node_label, n.properties AS node_properties";
-
-/** Every Graph statement, prepared once per database. `dir` is 0 for out, 1 for in. */
-const SQL = {
-  upsertNode: `INSERT INTO graph_nodes (namespace, id, label, properties) VALUES (@namespace, @id, @label, @properties)
-               ON CONFLICT (namespace, id) DO UPDATE SET label = excluded.label, properties = excluded.properties`,
-  nodeExists: `SELECT 1 AS found FROM graph_nodes WHERE ${NS} AND id = @id`,
-  getNodes: `SELECT id, label, properties FROM graph_nodes
-             WHERE ${NS} AND id IN (SELECT value FROM json_each(@ids))`,
-  deleteNode: `DELETE FROM graph_nodes WHERE ${NS} AND id = @id`,
-  deleteOut: `DELETE FROM graph_edges WHERE ${NS} AND from_id = @id`,
-  deleteIn: `DELETE FROM graph_edges WHERE ${NS} AND to_id = @id`,
-  upsertEdge: `INSERT INTO graph_edges (namespace, from_id, to_id, label, properties)
-               VALUES (@namespace, @fromId, @toId, @label, @properties)
-               ON CONFLICT (namespace, from_id, label, to_id) DO UPDATE SET properties = excluded.properties`,
-  deleteEdge: `DELETE FROM graph_edges WHERE ${NS} AND from_id = @fromId AND label = @label AND to_id = @toId`,
-  // One node's hops in cursor order (other id, label, out before in; TEXT compares as UTF-8 bytes).
-  neighbors: `SELECT ${HOP_ROW} FROM (
-                SELECT e.to_id AS other, 0 AS dir, ${HOP_COLUMNS} FROM graph_edges e
-                WHERE @out AND e.namespace = @namespace AND e.from_id = @id AND ${LABELS}
-                UNION ALL
-                SELECT e.from_id AS other, 1 AS dir, ${HOP_COLUMNS} FROM graph_edges e
-                WHERE @in AND e.namespace = @namespace AND e.to_id = @id AND ${LABELS}
-              ) h ${OTHER_NODE}
-              WHERE @afterOther IS NULL OR (h.other, h.label, h.dir) > (@afterOther, @afterLabel, @afterDir)
-              ORDER BY h.other, h.label, h.dir LIMIT @limit`,
-  // Every hop out of a whole BFS level at once: the frontier is a JSON array of ids.
-  expand: `SELECT ${HOP_ROW} FROM (
-             SELECT e.to_id AS other, 0 AS dir, ${HOP_COLUMNS}
-             FROM json_each(@frontier) f JOIN graph_edges e ON e.namespace = @namespace AND e.from_id = f.value
-             WHERE @out AND ${LABELS}
-             UNION ALL
-             SELECT e.from_id AS other, 1 AS dir, ${HOP_COLUMNS}
-             FROM json_each(@frontier) f JOIN graph_edges e ON e.namespace = @namespace AND e.to_id = f.value
-             WHERE @in AND ${LABELS}
-           ) h ${OTHER_NODE}
-           LIMIT @limit`,
-} as const;
-
-interface NodeRow {
-  id: string;
-  label: string;
-  properties: string;
-}
-
-interface HopRow {
-  other: string;
-  dir: 0 | 1;
-  from_id: string;
-  to_id: string;
-  label: string;
-  properties: string;
-  node_label: string;
-  node_properties: string;
-}
 
 /**
  * Graph on SQLite (`graph_nodes`, `graph_edges`; schema version 3). Traverse and ShortestPath are
@@ -350,10 +288,6 @@ function pathTo(
     row = before;
   }
   return { nodes, edges };
-}
-
-function directionParams(direction: Direction): { out: number; in: number } {
-  return { out: direction === "in" ? 0 : 1, in: direction === "out" ? 0 : 1 };
 }
 
 const toNode = (id: string, label: string, properties: string): GraphNode => ({
