@@ -15,6 +15,7 @@ import {
   type WriteOptions,
 } from "@prism/core";
 import gremlin from "gremlin";
+import { nodeNotFound } from "./errors.js";
 import type { GremlinLink } from "./gremlin-link.js";
 import { type Layout, sortKey } from "./layout.js";
 import { encodeProperties } from "./property-encoding.js";
@@ -205,7 +206,8 @@ export class NeptuneGraph implements GraphBackend {
       .addE(edge.label)
       .to(__.V(this.layout.vertexId(namespace, edge.toId)))
       .property(t.id, edgeId);
-    // Found from its source vertex: mid-traversal E() needs TinkerPop 3.7 (Neptune 1.3).
+    // Found from its source vertex: mid-traversal E() needs TinkerPop 3.7, which older Neptune
+    // engines do not run.
     let traversal = __.V(this.layout.vertexId(namespace, edge.fromId))
       .outE(edge.label)
       .hasId(edgeId)
@@ -218,13 +220,6 @@ export class NeptuneGraph implements GraphBackend {
     for (const [key, value] of encodeProperties(edge.properties)) traversal = traversal.property(key, value);
     return traversal;
   }
-}
-
-export function nodeNotFound(nodeId: string): PrismError {
-  return new PrismError("NotFound", "the node does not exist", {
-    reason: "NODE_NOT_FOUND",
-    metadata: { node_id: nodeId },
-  });
 }
 
 function batches<T>(items: T[], size: number): T[][] {

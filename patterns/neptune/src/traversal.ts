@@ -8,9 +8,9 @@ import {
   type TraverseOptions,
 } from "@prism/core";
 import gremlin from "gremlin";
+import { nodeNotFound } from "./errors.js";
 import type { GremlinLink } from "./gremlin-link.js";
 import type { Layout } from "./layout.js";
-import { nodeNotFound } from "./neptune-graph.js";
 import { decodeEdge, decodeNode, elementRow, field, list } from "./rows.js";
 
 const __ = gremlin.process.statics;
