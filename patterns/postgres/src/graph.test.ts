@@ -192,4 +192,17 @@ describe("postgres graph", () => {
     ).toEqual([]);
     await backend.close();
   });
+
+  it("migrates a schema at version 2 (KeyValue and TimeSeries) to version 3", async () => {
+    const { schema, backend } = await open();
+    await backend.close();
+    await admin.query(`DROP TABLE "${schema}".graph_edges, "${schema}".graph_nodes`);
+    await admin.query(`DELETE FROM "${schema}".schema_version WHERE version = 3`);
+    const reopened = await openTestBackend({ schema });
+    const { rows } = await admin.query(`SELECT version FROM "${schema}".schema_version ORDER BY version`);
+    expect(rows).toEqual([{ version: 1 }, { version: 2 }, { version: 3 }]);
+    const ns = freshNamespace();
+    expect(await reopened.graph!.upsertNodes(ns, [node("a")], {})).toBe(1);
+    await reopened.close();
+  });
 });
