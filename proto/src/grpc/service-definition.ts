@@ -6,6 +6,7 @@ import {
   toBinary,
 } from "@bufbuild/protobuf";
 import type { MethodDefinition, ServiceDefinition } from "@grpc/grpc-js";
+import { FAST_CODECS } from "./fast-codec.js";
 
 type AnyMessage = MessageShape<DescMessage>;
 
@@ -32,15 +33,24 @@ export function grpcServiceDefinition(service: DescService): ServiceDefinition {
   return definition as ServiceDefinition;
 }
 
-/** Encodes a message into a Buffer that shares memory with the encoded bytes (no copy). */
+/**
+ * Encodes a message into a Buffer that shares memory with the encoded bytes (no copy), with the
+ * message's hand-written codec when it has one (`FAST_CODECS`).
+ */
 export function serializer<Desc extends DescMessage>(schema: Desc): (message: MessageShape<Desc>) => Buffer {
+  const fast = FAST_CODECS.get(schema.typeName)?.encode as
+    | ((message: MessageShape<Desc>) => Uint8Array)
+    | undefined;
   return (message) => {
-    const bytes = toBinary(schema, message);
+    const bytes = fast ? fast(message) : toBinary(schema, message);
     return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   };
 }
 
-/** Decodes a Buffer into a message of `schema`. */
+/** Decodes a Buffer into a message of `schema` (with its hand-written codec when it has one). */
 export function deserializer<Desc extends DescMessage>(schema: Desc): (bytes: Buffer) => MessageShape<Desc> {
-  return (bytes) => fromBinary(schema, bytes);
+  const fast = FAST_CODECS.get(schema.typeName)?.decode as
+    | ((bytes: Uint8Array) => MessageShape<Desc>)
+    | undefined;
+  return fast ?? ((bytes) => fromBinary(schema, bytes));
 }
