@@ -25,6 +25,7 @@ beforeAll(async () => {
     namespaces: [
       { name: "ctl-kv", pattern: "keyvalue", backend: "local" },
       { name: "ctl-ts", pattern: "timeseries", backend: "mem" },
+      { name: "ctl-graph", pattern: "graph", backend: "mem" },
     ],
   });
 });
@@ -124,6 +125,49 @@ describe("prismctl", { timeout: 120_000 }, () => {
         .filter(Boolean)
         .map((line) => line.split("\t")[1]),
     ).toEqual(["e2", "e3"]);
+  });
+
+  it("upserts a small social graph, then lists neighbors, traverses two hops and finds a path", () => {
+    const g = (...args: string[]) => prismctl("graph", ...args);
+    for (const [id, born] of [
+      ["ada", "1815"],
+      ["bob", "1990"],
+      ["cy", "1985"],
+      ["dee", "2001"],
+    ]) {
+      expect(
+        g("upsert-node", "ctl-graph", id!, "person", "--int", `born=${born}`, "--prop", `name=${id}`).stdout,
+      ).toBe("upserted 1\n");
+    }
+    for (const [from, to] of [
+      ["ada", "bob"],
+      ["bob", "cy"],
+      ["cy", "dee"],
+      ["cy", "ada"],
+    ]) {
+      expect(g("upsert-edge", "ctl-graph", from!, "knows", to!, "--double", "weight=0.5").code).toBe(0);
+    }
+    expect(g("get", "ctl-graph", "ada", "nobody").stdout).toBe(
+      "ada\tperson\tborn=1815,name=ada\nnobody\t(not found)\n",
+    );
+    expect(g("neighbors", "ctl-graph", "cy").stdout).toBe(
+      "cy -knows-> ada\tada\tperson\tborn=1815,name=ada\ncy -knows-> dee\tdee\tperson\tborn=2001,name=dee\n",
+    );
+    expect(g("neighbors", "ctl-graph", "ada", "--in").stdout).toContain("cy -knows-> ada\tcy\t");
+    const hops = g("traverse", "ctl-graph", "ada", "--depth", "2", "-o", "json");
+    const steps = hops.stdout
+      .trim()
+      .split("\n")
+      .map((line) => JSON.parse(line));
+    expect(steps.map((step) => [step.depth ?? 0, step.node.id])).toEqual([
+      [0, "ada"],
+      [1, "bob"],
+      [2, "cy"],
+    ]);
+    expect(g("path", "ctl-graph", "ada", "dee").stdout).toBe("ada -knows-> bob -knows-> cy -knows-> dee\n");
+    expect(g("path", "ctl-graph", "dee", "ada").stdout).toBe("no path\n");
+    const missing = g("traverse", "ctl-graph", "ada");
+    expect(missing.code).toBe(2);
   });
 });
 

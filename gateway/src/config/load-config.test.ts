@@ -75,9 +75,9 @@ namespaces:
   it("rejects a namespace on a backend that does not serve its pattern", () => {
     expect(
       problemsOf(
-        "backends: { mem: { type: memory } }\nnamespaces: [{ name: g, pattern: graph, backend: mem }]\n",
+        "backends: { k: { type: kafka, brokers: 127.0.0.1:1 } }\nnamespaces: [{ name: g, pattern: graph, backend: k }]\n",
       ),
-    ).toEqual(["namespaces.0.backend: backend mem (memory) does not serve the graph pattern"]);
+    ).toEqual(["namespaces.0.backend: backend k (kafka) does not serve the graph pattern"]);
   });
 
   it("names the file when YAML does not parse", () => {

@@ -67,7 +67,11 @@ export class GraphService {
     const { graph, name } = target(ctx);
     checkCount(request.nodes.length, "nodes", this.settings);
     const nodes = request.nodes.map((node, i) => toNode(node, `nodes[${i}]`, this.settings));
-    const upserted = await graph.upsertNodes(name, nodes, { signal: ctx.signal });
+    const upserted = await graph.upsertNodes(
+      name,
+      lastPer(nodes, (node) => node.id),
+      { signal: ctx.signal },
+    );
     return { $typeName: "prism.graph.v1.UpsertNodesResponse", upserted };
   }
 
@@ -75,7 +79,7 @@ export class GraphService {
     const { graph, name } = target(ctx);
     checkCount(request.edges.length, "edges", this.settings);
     const edges = request.edges.map((edge, i) => toEdge(edge, `edges[${i}]`, this.settings));
-    const upserted = await graph.upsertEdges(name, edges, { signal: ctx.signal });
+    const upserted = await graph.upsertEdges(name, lastPer(edges, edgeKey), { signal: ctx.signal });
     return { $typeName: "prism.graph.v1.UpsertEdgesResponse", upserted };
   }
 
@@ -193,6 +197,22 @@ export class GraphService {
       edges: path?.edges.map(toEdgeMessage) ?? [],
     };
   }
+}
+
+/** The last entry per key, in order of last appearance: one batch naming a node twice means "last wins" everywhere. */
+function lastPer<T>(entries: T[], key: (entry: T) => string): T[] {
+  if (entries.length < 2) return entries;
+  const byKey = new Map<string, T>();
+  for (const entry of entries) {
+    const k = key(entry);
+    byKey.delete(k);
+    byKey.set(k, entry);
+  }
+  return byKey.size === entries.length ? entries : [...byKey.values()];
+}
+
+function edgeKey(edge: { fromId: string; toId: string; label: string }): string {
+  return `${edge.fromId}\u0000${edge.toId}\u0000${edge.label}`;
 }
 
 function target(ctx: NamespacedContext): { graph: GraphBackend; name: string; visitBudget: number } {
