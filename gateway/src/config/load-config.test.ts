@@ -25,7 +25,7 @@ describe("gateway config", () => {
   it("serves the embedded default on loopback with a demo namespace", () => {
     const config = loadConfig({ env: {} }, DRIVERS);
     expect(config.listen.grpc).toBe("127.0.0.1:8980");
-    expect(config.namespaces.map((n) => n.name)).toEqual(["demo-kv", "demo-ts"]);
+    expect(config.namespaces.map((n) => n.name)).toEqual(["demo-kv", "demo-ts", "demo-graph"]);
     expect(Object.isFrozen(config.keyvalue)).toBe(true);
   });
 

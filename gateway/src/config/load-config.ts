@@ -16,7 +16,7 @@ export class ConfigError extends Error {
 
 /**
  * The embedded default: one SQLite file in the data directory, a memory backend, and a demo
- * namespace per pattern served so far, listening on loopback only.
+ * namespace per pattern, listening on loopback only.
  */
 export const EMBEDDED_DEFAULT = {
   backends: {
@@ -26,6 +26,7 @@ export const EMBEDDED_DEFAULT = {
   namespaces: [
     { name: "demo-kv", pattern: "keyvalue", backend: "local" },
     { name: "demo-ts", pattern: "timeseries", backend: "local" },
+    { name: "demo-graph", pattern: "graph", backend: "local" },
   ],
 } as const;
 
