@@ -3,6 +3,7 @@ import { createPromiseClient, type PromiseClient } from "@prism/proto/grpc";
 import { AdminService, HealthStatus, NamespaceSource } from "@prism/proto/prism/admin/v1/admin";
 import { KeyValueService } from "@prism/proto/prism/keyvalue/v1/keyvalue";
 import { Pattern } from "@prism/proto/prism/options/v1/options";
+import { stackEndpoints } from "@prism/stack";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { b, s } from "../support/bytes.js";
 import { eventually } from "../support/gateway-launch.js";
@@ -14,7 +15,12 @@ import { rpcFailure } from "../support/rpc-errors.js";
  * store across restarts, and picked up by every gateway sharing that store.
  */
 const CONFIG = {
-  backends: { mem: { type: "memory" }, local: { type: "sqlite", path: "data.db" } },
+  backends: {
+    mem: { type: "memory" },
+    local: { type: "sqlite", path: "data.db" },
+    // Serves TimeSeries only: the backend that does not serve a namespace's pattern.
+    events: { type: "kafka", brokers: "env:PRISM_TEST_KAFKA_BROKERS", topicPrefix: "admin-e2e" },
+  },
   namespaces: [{ name: "cfg-kv", pattern: "keyvalue", backend: "mem" }],
   configStore: { type: "sqlite", pollIntervalMs: 200 },
 };
@@ -30,7 +36,10 @@ interface Connected {
 }
 
 async function connect(options: { dataDir?: string } = {}): Promise<Connected> {
-  const gateway = await startGatewayProcess(CONFIG, options);
+  const gateway = await startGatewayProcess(CONFIG, {
+    ...options,
+    env: { PRISM_TEST_KAFKA_BROKERS: stackEndpoints().kafkaBrokers },
+  });
   return {
     gateway,
     admin: createPromiseClient(AdminService, { address: gateway.address }),
@@ -169,7 +178,7 @@ describe("AdminService on one gateway", () => {
     const yaml = [
       "name: Bad_Name",
       "pattern: graph",
-      "backend: mem",
+      "backend: events",
       "shadow: { backend: nope }",
       "colour: red",
     ].join("\n");
@@ -180,7 +189,7 @@ describe("AdminService on one gateway", () => {
     expect(failure.details.reason).toBe("INVALID_NAMESPACE");
     expect(failure.message).toMatch(/name: must be 1-63 characters/);
     expect(failure.message).toMatch(/colour/);
-    expect(failure.message).toMatch(/backend: backend mem \(memory\) does not serve the graph pattern/);
+    expect(failure.message).toMatch(/backend: backend events \(kafka\) does not serve the graph pattern/);
     expect(failure.message).toMatch(/shadow\.backend: unknown backend nope/);
   });
 
@@ -193,8 +202,8 @@ describe("AdminService on one gateway", () => {
     ],
     [
       "a pattern the backend does not serve",
-      "name: ok-name\npattern: graph\nbackend: mem",
-      /backend mem \(memory\) does not serve the graph pattern/,
+      "name: ok-name\npattern: graph\nbackend: events",
+      /backend events \(kafka\) does not serve the graph pattern/,
     ],
     ["an unknown field", "name: ok-name\npattern: keyvalue\nbackend: mem\ncolour: red", /colour/],
     ["broken YAML", "name: [unclosed", /yaml:/],
@@ -253,16 +262,22 @@ describe("AdminService on one gateway", () => {
   it("lists every backend with its type, health, patterns and capabilities", async () => {
     const { backends } = await it1.admin.listBackends({});
     expect(backends.map((backend) => [backend.name, backend.type])).toEqual([
+      ["events", "kafka"],
       ["local", "sqlite"],
       ["mem", "memory"],
     ]);
     for (const backend of backends) {
       expect(backend.health, backend.healthMessage).toBe(HealthStatus.SERVING);
-      expect(backend.patterns).toEqual([Pattern.KEYVALUE]);
-      expect(backend.capabilities).toEqual(
-        expect.arrayContaining(["keyvalue.ttl", "keyvalue.atomic-mutate"]),
-      );
       expect(backend.healthLatency).toBeDefined();
+    }
+    const [events, local, mem] = backends;
+    expect(events!.patterns).toEqual([Pattern.TIMESERIES]);
+    expect(events!.capabilities).toEqual(["timeseries.live-tail", "timeseries.native-retention"]);
+    for (const store of [local!, mem!]) {
+      expect(store.patterns).toEqual([Pattern.KEYVALUE, Pattern.TIMESERIES, Pattern.GRAPH]);
+      expect(store.capabilities).toEqual(
+        expect.arrayContaining(["keyvalue.ttl", "keyvalue.atomic-mutate", "timeseries.live-tail"]),
+      );
     }
   });
 });

@@ -122,11 +122,11 @@ describe("config validation at start", () => {
         weird: { type: "cassandra" },
         lite: { type: "sqlite", path: "x.db", journal: "wal" },
         slow: { type: "sqlite", sweepIntervalMs: 5 },
-        mem: { type: "memory" },
+        events: { type: "kafka", brokers: "127.0.0.1:1" },
       },
       namespaces: [
         { name: "orphan", pattern: "keyvalue", backend: "missing" },
-        { name: "graphy", pattern: "graph", backend: "mem" },
+        { name: "graphy", pattern: "graph", backend: "events" },
       ],
     });
     expect(await gateway.exited).toBe(2);
@@ -137,7 +137,7 @@ describe("config validation at start", () => {
       "backends.lite.journal: unknown option",
       "backends.slow.sweepIntervalMs: must be an integer from 100 to 3600000",
       "namespaces.0.backend: unknown backend missing",
-      "namespaces.1.backend: backend mem (memory) does not serve the graph pattern",
+      "namespaces.1.backend: backend events (kafka) does not serve the graph pattern",
       `listen.grpc: 0.0.0.0:${port} is not a loopback address`,
     ]) {
       expect(output).toContain(problem);
