@@ -1,6 +1,7 @@
 /**
  * `pnpm bench kv [--rate N | --records N[,N…] | --smoke] [options]`
  * `pnpm bench ts [--backend B,B… | --smoke] [options]`
+ * `pnpm bench graph [--backend B,B… | --smoke] [options]`
  *
  * A benchmark, not a test: it measures the gateway side by side with its ceilings (DESIGN §10),
  * prints a table and one JSON line, and exits 0 whatever the numbers. It exits 1 only when it
@@ -10,6 +11,16 @@ import { availableParallelism } from "node:os";
 import { resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { DRIVERS } from "@prism/gateway";
+import { type GraphBenchOptions, runGraphBench } from "./graph-bench.js";
+import { maxEdges } from "./graph-data.js";
+import {
+  formatGraphBackend,
+  formatGraphGoals,
+  formatGraphHeader,
+  formatGraphJson,
+  graphFailures,
+} from "./graph-report.js";
+import { GRAPH_BACKENDS, type GraphBackendName, graphBackendsOf } from "./graph-stores.js";
 import { type KvBenchOptions, runKvBench } from "./kv-bench.js";
 import { type RateBenchOptions, runRateBench } from "./latency-bench.js";
 import { formatRateJson, formatRateReport, rateFailures } from "./latency-report.js";
@@ -58,21 +69,36 @@ const USAGE = `usage: pnpm bench kv [options]                 closed loop: throu
   --writers N                closed-loop writers, each on a series of its own (default 4)
   --batch N[,N…]             events per Write (default 100,1000)
   --payload-bytes N          bytes of each event's payload (default 100)
+
+       pnpm bench graph [options]              Graph: 1-hop Neighbors and 2-hop Traverse latency at low load
+                                               per backend, the gateway vs the backend's driver in the bench process
+       pnpm bench graph --smoke                every backend, a tiny graph, short windows (CI)
+  --backend B[,B…]           memory, sqlite, postgres, neptune (default: every one registered
+                             in gateway/src/drivers.ts)
+  --nodes N --edges M        the generated graph (default 10,000 / 100,000; neptune 2,000 / 10,000)
+  --full                     neptune on the same graph as the others (its load takes minutes)
+  --rate N                   calls/s of the open loop: low load (default 50)
+  --duration S               measured seconds per target per query (default 10)
+  --warmup S                 unrecorded seconds before each measured window (default 2)
+  --cpu-prof DIR             write V8 CPU profiles of each backend's gateway into DIR/<backend>
 env: PRISM_TEST_POSTGRES_URL (default postgres://prism:prism@127.0.0.1:15432/prism),
      PRISM_TEST_NATS_URL (default nats://127.0.0.1:14222),
-     PRISM_TEST_KAFKA_BROKERS (default 127.0.0.1:19092); start them with pnpm stack up
+     PRISM_TEST_KAFKA_BROKERS (default 127.0.0.1:19092),
+     PRISM_TEST_GREMLIN_URL (default ws://127.0.0.1:18182/gremlin); start them with pnpm stack up
 `;
 
 const DEFAULT_PG_URL = "postgres://prism:prism@127.0.0.1:15432/prism";
 const DEFAULT_NATS_URL = "nats://127.0.0.1:14222";
 const DEFAULT_KAFKA_BROKERS = "127.0.0.1:19092";
+const DEFAULT_GREMLIN_URL = "ws://127.0.0.1:18182/gremlin";
 
 type Mode =
   | { kind: "closed"; options: KvBenchOptions }
   | { kind: "rate"; options: RateBenchOptions }
   | { kind: "records"; options: RecordsBenchOptions }
   | { kind: "smoke"; pgUrl: string; natsUrl: string }
-  | { kind: "ts"; options: TsBenchOptions };
+  | { kind: "ts"; options: TsBenchOptions }
+  | { kind: "graph"; options: GraphBenchOptions };
 
 /** Parses and bounds the command line; throws a usage error listing every bad option. */
 function parseMode(argv: string[]): Mode {
@@ -99,6 +125,9 @@ function parseMode(argv: string[]): Mode {
       writers: { type: "string" },
       batch: { type: "string" },
       "payload-bytes": { type: "string" },
+      nodes: { type: "string" },
+      edges: { type: "string" },
+      full: { type: "boolean", default: false },
       help: { type: "boolean", short: "h" },
     },
   });
@@ -106,8 +135,8 @@ function parseMode(argv: string[]): Mode {
   const problems: string[] = [];
   const pgUrl = process.env.PRISM_TEST_POSTGRES_URL || DEFAULT_PG_URL;
   const natsUrl = process.env.PRISM_TEST_NATS_URL || DEFAULT_NATS_URL;
-  if (positionals.length !== 1 || (positionals[0] !== "kv" && positionals[0] !== "ts")) {
-    problems.push("the benchmarks are kv and ts");
+  if (positionals.length !== 1 || !["kv", "ts", "graph"].includes(positionals[0]!)) {
+    problems.push("the benchmarks are kv, ts and graph");
   }
   if (values.client !== "h2" && values.client !== "grpc-js") problems.push("--client: h2 or grpc-js");
   const int = (name: keyof typeof values, fallback: string, min: number, max: number): number => {
@@ -120,6 +149,7 @@ function parseMode(argv: string[]): Mode {
     if (problems.length > 0) throw new UsageError(problems.join("\n"));
     return mode;
   };
+  if (positionals[0] === "graph") return done({ kind: "graph", options: graphOptions(values, pgUrl, int) });
   if (positionals[0] === "ts") {
     const endpoints = {
       pgUrl,
@@ -244,6 +274,95 @@ function parseMode(argv: string[]): Mode {
 
 class UsageError extends Error {}
 
+/** The graph the other backends are measured on, and neptune's unless --full. */
+const GRAPH_DEFAULT = { nodes: 10_000, edges: 100_000 } as const;
+const GRAPH_NEPTUNE_DEFAULT = { nodes: 2000, edges: 10_000 } as const;
+const GRAPH_SMOKE = { nodes: 200, edges: 1000 } as const;
+/**
+ * Calls/s of the open loop: low load. On the 2-CPU machine the bench, gateway and servers share,
+ * 200/s already saturates the gateway's 2-hop Traverse (protobuf-es encodes each streamed node).
+ */
+const GRAPH_RATE = 50;
+
+/** `pnpm bench graph`'s options; bad values are pushed onto the usage problems by `int`. */
+function graphOptions(
+  values: {
+    backend?: string;
+    smoke?: boolean;
+    full?: boolean;
+    nodes?: string;
+    edges?: string;
+    "cpu-prof"?: string;
+  },
+  pgUrl: string,
+  int: (
+    name: "nodes" | "edges" | "rate" | "duration" | "warmup",
+    fallback: string,
+    min: number,
+    max: number,
+  ) => number,
+): GraphBenchOptions {
+  const backends = (values.backend?.split(",") ?? registeredGraphBackends()) as GraphBackendName[];
+  if (backends.length === 0 || backends.some((b) => !GRAPH_BACKENDS.includes(b))) {
+    throw new UsageError(`--backend: comma-separated, of ${GRAPH_BACKENDS.join(", ")}`);
+  }
+  const shared = {
+    pgUrl,
+    gremlinUrl: process.env.PRISM_TEST_GREMLIN_URL || DEFAULT_GREMLIN_URL,
+    backends,
+    seed: 42,
+    batch: 1000,
+    concurrency: 8,
+    neighborsPage: 100,
+    traverseDepth: 2,
+    traverseLimit: 1000,
+    visitBudget: 1_000_000,
+  };
+  if (values.smoke) {
+    return {
+      ...shared,
+      nodes: GRAPH_SMOKE.nodes,
+      edges: GRAPH_SMOKE.edges,
+      // Gremlin Server loads about 1,000 edges/s.
+      neptuneNodes: GRAPH_SMOKE.nodes / 2,
+      neptuneEdges: GRAPH_SMOKE.edges / 2,
+      rate: 50,
+      durationS: 0.5,
+      warmupS: 0.2,
+    };
+  }
+  const nodes = int("nodes", String(GRAPH_DEFAULT.nodes), 2, 10_000_000);
+  const edges = int("edges", String(GRAPH_DEFAULT.edges), 1, 100_000_000);
+  if (Number.isInteger(nodes) && Number.isInteger(edges) && edges > maxEdges(nodes)) {
+    throw new UsageError(`--edges: ${nodes} nodes hold at most ${maxEdges(nodes)} generated edges`);
+  }
+  const explicit = values.nodes !== undefined || values.edges !== undefined;
+  const neptune = values.full || explicit ? { nodes, edges } : GRAPH_NEPTUNE_DEFAULT;
+  return {
+    ...shared,
+    nodes,
+    edges,
+    neptuneNodes: neptune.nodes,
+    neptuneEdges: neptune.edges,
+    rate: int("rate", String(GRAPH_RATE), 1, 100_000),
+    durationS: int("duration", "10", 1, 600),
+    warmupS: int("warmup", "2", 0, 120),
+    ...(values["cpu-prof"] ? { cpuProfileDir: resolve(values["cpu-prof"]) } : {}),
+  };
+}
+
+/** The Graph backends the gateway has drivers for; says which it lacks. */
+function registeredGraphBackends(): GraphBackendName[] {
+  const registered = graphBackendsOf(DRIVERS.filter((d) => d.patterns.includes("graph")).map((d) => d.type));
+  const missing = GRAPH_BACKENDS.filter((b) => !registered.includes(b));
+  if (missing.length > 0) {
+    process.stderr.write(
+      `bench graph: no Graph driver registered in gateway/src/drivers.ts for ${missing.join(", ")}; not measured\n`,
+    );
+  }
+  return registered;
+}
+
 /**
  * Events one TimeSeries window may write: bounds what a very fast in-memory store holds (about
  * 0.5 KB an event) while keeping windows of the other backends time-bound.
@@ -299,6 +418,16 @@ async function ts(options: TsBenchOptions): Promise<number> {
   process.stdout.write(formatTsGoals(results));
   process.stdout.write(`${formatTsJson(settings, results)}\n`);
   return tsFailures(results);
+}
+
+async function graph(options: GraphBenchOptions): Promise<number> {
+  process.stdout.write(`${formatGraphHeader({ ...options, cpus: availableParallelism() })}\n`);
+  const { settings, results } = await runGraphBench(options, (result) =>
+    process.stdout.write(`${formatGraphBackend(result)}\n`),
+  );
+  process.stdout.write(formatGraphGoals(results));
+  process.stdout.write(`${formatGraphJson(settings, results)}\n`);
+  return graphFailures(results);
 }
 
 /** Every mode on every target and backend, tiny and short: it must complete and print, nothing more. */
@@ -375,6 +504,17 @@ async function main(): Promise<number> {
       failed = await ts(o);
       break;
     }
+    case "graph": {
+      const o = mode.options;
+      // Loading through the gateway and directly: allow 1,000 edges/s on neptune, 5,000 elsewhere.
+      const loadS = o.backends.reduce(
+        (sum, b) => sum + (b === "neptune" ? (2 * o.neptuneEdges) / 1000 : (2 * o.edges) / 5000),
+        0,
+      );
+      giveUpAfter(o.backends.length * (4 * (o.warmupS + o.durationS + 30) + 60) + loadS + 60);
+      failed = await graph(o);
+      break;
+    }
     case "smoke":
       giveUpAfter(600);
       failed = await smoke(mode.pgUrl, mode.natsUrl);
@@ -398,7 +538,7 @@ main().then(
       process.exit(error.message ? 2 : 0);
     }
     process.stderr.write(`bench failed: ${(error as Error).message}\n`);
-    if (process.argv.some((a) => /postgres|nats|kafka|rate|smoke|^ts$/.test(a))) {
+    if (process.argv.some((a) => /postgres|nats|kafka|neptune|rate|smoke|^ts$|^graph$/.test(a))) {
       process.stderr.write(
         "  postgres and NATS need the drivers registered in gateway/src/drivers.ts and running servers\n" +
           "  (pnpm stack up, or PRISM_TEST_POSTGRES_URL / PRISM_TEST_NATS_URL)\n",
