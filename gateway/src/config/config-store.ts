@@ -1,10 +1,8 @@
 import { join } from "node:path";
 import type { GatewayConfig } from "./gateway-config.js";
 import type { NamespaceSpec } from "./namespace-spec.js";
-import { PostgresConfigStore } from "./postgres-config-store.js";
 import { SqliteConfigStore } from "./sqlite-config-store.js";
 
-export { PostgresConfigStore } from "./postgres-config-store.js";
 export { SqliteConfigStore } from "./sqlite-config-store.js";
 
 /** A namespace applied through AdminService, as the store keeps it. */
@@ -89,6 +87,10 @@ export async function openConfigStore(
   logger: StoreLogger,
 ): Promise<ConfigStore> {
   const settings = config.configStore;
-  if (settings.type === "postgres") return PostgresConfigStore.open(settings, logger);
+  if (settings.type === "postgres") {
+    // Loaded only when configured: most gateways never need pg for their config store.
+    const { PostgresConfigStore } = await import("./postgres-config-store.js");
+    return PostgresConfigStore.open(settings, logger);
+  }
   return new SqliteConfigStore(join(config.dataDir, settings.path), settings.pollIntervalMs);
 }

@@ -56,6 +56,37 @@ export interface BackendDriver {
   open(context: OpenContext): Promise<Backend>;
 }
 
+/**
+ * What the gateway needs of a backend type before it opens one — its name, patterns and option
+ * check — without loading the package's client library. `load` brings in the driver itself.
+ * Each heavy package exports one from `./manifest`.
+ */
+export interface DriverManifest {
+  readonly type: string;
+  readonly patterns: readonly PatternName[];
+  validate(options: Record<string, unknown>): string[];
+  load(): Promise<BackendDriver>;
+}
+
+/**
+ * A driver that imports its package only when a backend of its type is opened: a gateway whose
+ * config names no Kafka backend never loads kafkajs (nor pg, nats.js or gremlin likewise).
+ *
+ * @example export const DRIVERS = [memoryDriver, lazyDriver(postgresManifest)];
+ */
+export function lazyDriver(manifest: DriverManifest): BackendDriver {
+  let loading: Promise<BackendDriver> | undefined;
+  return {
+    type: manifest.type,
+    patterns: manifest.patterns,
+    validate: (options) => manifest.validate(options),
+    async open(context) {
+      loading ??= manifest.load();
+      return (await loading).open(context);
+    },
+  };
+}
+
 /** Lists the capabilities a backend declares, as the stable names AdminService reports. */
 export function capabilityNames(backend: Backend): string[] {
   const names: string[] = [];

@@ -3,6 +3,7 @@ import { Kafka, logLevel } from "kafkajs";
 import { toPrismError } from "./errors.js";
 import { isBrokerList, type KafkaOptions, parseBrokers, readKafkaOptions } from "./kafka-options.js";
 import { KafkaTimeSeries } from "./kafka-timeseries.js";
+import { kafkaManifest } from "./manifest.js";
 
 /**
  * The `kafka` backend type: TimeSeries on Apache Kafka (2.4 or later; tested on 3.9 in KRaft
@@ -15,9 +16,9 @@ import { KafkaTimeSeries } from "./kafka-timeseries.js";
  * const backend = await kafkaDriver.open({ name: "kafka-main", options: { brokers: "env:KAFKA_BROKERS" }, dataDir });
  */
 export const kafkaDriver: BackendDriver = {
-  type: "kafka",
-  patterns: ["timeseries"],
-  validate: (options) => readKafkaOptions(options).problems,
+  type: kafkaManifest.type,
+  patterns: kafkaManifest.patterns,
+  validate: kafkaManifest.validate,
   async open({ name, options: raw }): Promise<Backend> {
     const { options, problems } = readKafkaOptions(raw);
     if (problems.length > 0) {

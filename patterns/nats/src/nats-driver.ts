@@ -1,5 +1,6 @@
 import { type Backend, type BackendDriver, type HealthReport, PrismError, resolveSecret } from "@prism/core";
 import { toPrismError } from "./errors.js";
+import { natsManifest } from "./manifest.js";
 import { NatsKeyValue } from "./nats-keyvalue.js";
 import { NatsLink } from "./nats-link.js";
 import { isServerUrl, parseServerUrl, readNatsOptions, type ServerAddress } from "./nats-options.js";
@@ -17,9 +18,9 @@ import { NatsTimeSeries } from "./nats-timeseries.js";
  * const backend = await natsDriver.open({ name: "nats-main", options: { url: "env:NATS_URL" }, dataDir });
  */
 export const natsDriver: BackendDriver = {
-  type: "nats",
-  patterns: ["keyvalue", "timeseries"],
-  validate: (options) => readNatsOptions(options).problems,
+  type: natsManifest.type,
+  patterns: natsManifest.patterns,
+  validate: natsManifest.validate,
   async open({ name, options: raw }): Promise<Backend> {
     const { options, problems } = readNatsOptions(raw);
     if (problems.length > 0) {

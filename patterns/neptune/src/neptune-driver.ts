@@ -3,6 +3,7 @@ import { type Backend, type BackendDriver, type HealthReport, PrismError, resolv
 import { toPrismError } from "./errors.js";
 import { GremlinLink } from "./gremlin-link.js";
 import { Layout } from "./layout.js";
+import { neptuneManifest } from "./manifest.js";
 import { NeptuneGraph } from "./neptune-graph.js";
 import { isGremlinUrl, readNeptuneOptions } from "./neptune-options.js";
 
@@ -18,9 +19,9 @@ import { isGremlinUrl, readNeptuneOptions } from "./neptune-options.js";
  * const backend = await neptuneDriver.open({ name: "graph", options: { url: "env:GREMLIN_URL" }, dataDir });
  */
 export const neptuneDriver: BackendDriver = {
-  type: "neptune",
-  patterns: ["graph"],
-  validate: (options) => readNeptuneOptions(options).problems,
+  type: neptuneManifest.type,
+  patterns: neptuneManifest.patterns,
+  validate: neptuneManifest.validate,
   async open({ name, options: raw }): Promise<Backend> {
     const { options, problems } = readNeptuneOptions(raw);
     if (problems.length > 0) {

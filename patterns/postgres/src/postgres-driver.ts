@@ -7,6 +7,7 @@ import {
   resolveSecret,
 } from "@prism/core";
 import { buildGraphStatements } from "./graph-sql.js";
+import { postgresManifest } from "./manifest.js";
 import { PostgresGraph } from "./postgres-graph.js";
 import { PostgresKeyValue } from "./postgres-keyvalue.js";
 import { isPostgresUrl, type PostgresOptions, readPostgresOptions } from "./postgres-options.js";
@@ -34,9 +35,9 @@ import { buildTsStatements } from "./ts-sql.js";
  * const pg = await postgresDriver.open({ name: "pg-main", options: { url: "env:PRISM_PG_URL" }, dataDir });
  */
 export const postgresDriver: BackendDriver = {
-  type: "postgres",
-  patterns: ["keyvalue", "timeseries", "graph"],
-  validate: (options) => readPostgresOptions(options).problems,
+  type: postgresManifest.type,
+  patterns: postgresManifest.patterns,
+  validate: postgresManifest.validate,
 
   async open({ name, options: raw }): Promise<Backend> {
     const { options, problems } = readPostgresOptions(raw);
