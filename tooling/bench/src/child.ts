@@ -19,8 +19,10 @@ export interface ChildServer {
 /** How to start a TypeScript entry point as a server child. */
 export interface ChildSpec {
   name: string;
-  /** Absolute path of the `.ts` entry. */
+  /** Absolute path of the `.ts` entry, or of a bundled `.mjs` one (run without tsx). */
   entry: string;
+  /** The orphan guard to preload instead of the `.ts` one (a bundled entry needs a bundled guard). */
+  guard?: string;
   args: readonly string[];
   cwd: string;
   env: NodeJS.ProcessEnv;
@@ -48,13 +50,14 @@ process.on("exit", () => {
  * @example const bare = await startChild({ name: "bare", entry, args: [], cwd, env: process.env })
  */
 export async function startChild(spec: ChildSpec): Promise<ChildServer> {
-  const tsx = import.meta.resolve("tsx");
-  const guard = import.meta.resolve("./orphan-guard.ts");
+  const loader = spec.entry.endsWith(".mjs") ? [] : ["--import", import.meta.resolve("tsx")];
+  const guard = spec.guard ?? import.meta.resolve("./orphan-guard.ts");
   const child = spawn(
     process.execPath,
     [
       ...(spec.nodeArgs ?? []),
-      ...["--import", tsx, "--import", guard],
+      ...loader,
+      ...["--import", guard],
       ...(spec.preload ?? []).flatMap((module) => ["--import", module]),
       spec.entry,
       ...spec.args,

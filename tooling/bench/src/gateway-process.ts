@@ -22,6 +22,8 @@ export interface GatewaySetup {
   nodeArgs?: string[];
   /** Extra modules to preload (`--import`), e.g. the event-loop delay probe. */
   preload?: string[];
+  /** Run a bundled gateway (`bundle.ts`) with this orphan guard instead of the sources under tsx. */
+  bundled?: { entry: string; guard: string };
 }
 
 /** Environment variables that would override the bench's config in the gateway. */
@@ -61,7 +63,8 @@ export async function startGatewayProcess(setup: GatewaySetup): Promise<ChildSer
   try {
     const child = await startChild({
       name: "gateway",
-      entry: join(REPO_ROOT, "gateway/src/main.ts"),
+      entry: setup.bundled?.entry ?? join(REPO_ROOT, "gateway/src/main.ts"),
+      ...(setup.bundled && { guard: setup.bundled.guard }),
       args: ["--config", file],
       cwd: REPO_ROOT,
       env,

@@ -1,4 +1,5 @@
 import { availableParallelism } from "node:os";
+import { bundleChildren } from "./bundle.js";
 import type { ChildServer } from "./child.js";
 import { type Dataset, MEMORY_NAMESPACE, POSTGRES_NAMESPACE } from "./dataset.js";
 import { type Histogram, mergeHistograms, summarize } from "./histogram.js";
@@ -30,6 +31,8 @@ export interface RateBenchOptions extends Dataset {
   readonly cpuProfileDir?: string;
   /** Closed-loop warm-up of each target before the first round, ms (default 1000). */
   readonly primeMs?: number;
+  /** Run the gateway and the bare server bundled, without tsx (the `--bundled` prototype). */
+  readonly bundled?: boolean;
 }
 
 /** Closed-loop warm-up of each target before the first round, ms. */
@@ -75,13 +78,15 @@ export async function runRateBench(
   const children: ChildServer[] = [];
   const targets: RateTarget[] = [];
   try {
+    const bundle = options.bundled ? await bundleChildren() : undefined;
     const { bare, gateway } = await startServers(
       {
         dataset,
         postgres: options.postgres,
         pgUrl: options.pgUrl,
         pgPoolSize: options.pgPoolSize,
-        preload: [PROBE],
+        preload: [bundle?.probe ?? PROBE],
+        ...(bundle && { bundle }),
         ...(options.cpuProfileDir ? { cpuProfileDir: options.cpuProfileDir } : {}),
       },
       children,

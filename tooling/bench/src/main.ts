@@ -56,6 +56,8 @@ const USAGE = `usage: pnpm bench kv [options]                 closed loop: throu
   --loop-resolution MS       --rate: event-loop delay sampling interval in the servers (default 2)
   --reload                   --records: write the records again even if postgres/NATS holds them
   --pg-pool N                connections of the gateway's postgres backend and of direct pg (default 10)
+  --bundled                  --rate: run the gateway and the bare server bundled by esbuild with
+                             plain node, no tsx loader (a prototype to measure tsx's cost)
   --cpu-prof DIR             write V8 CPU profiles of the children into DIR/gateway and DIR/bare
                              (ts: of each backend's gateway into DIR/<backend>)
 
@@ -121,6 +123,7 @@ function parseMode(argv: string[]): Mode {
       reload: { type: "boolean", default: false },
       "pg-pool": { type: "string", default: "10" },
       "cpu-prof": { type: "string" },
+      bundled: { type: "boolean" },
       smoke: { type: "boolean", default: false },
       writers: { type: "string" },
       batch: { type: "string" },
@@ -250,6 +253,7 @@ function parseMode(argv: string[]): Mode {
         pgPoolSize,
         loopResolutionMs: int("loop-resolution", "2", 1, 1000),
         ...cpuProfileDir,
+        bundled: values.bundled ?? false,
       },
     });
   }

@@ -1,4 +1,5 @@
 import { join } from "node:path";
+import type { BundledChildren } from "./bundle.js";
 import { type ChildServer, REPO_ROOT, startChild } from "./child.js";
 import { type Dataset, MEMORY_NAMESPACE, POSTGRES_NAMESPACE } from "./dataset.js";
 import { startGatewayProcess } from "./gateway-process.js";
@@ -14,6 +15,8 @@ export interface ServerOptions {
   readonly cpuProfileDir?: string;
   /** Modules both children preload (`--import`), e.g. the event-loop delay probe. */
   readonly preload?: string[];
+  /** Run both children bundled (`bundle.ts`), without the tsx loader. */
+  readonly bundle?: BundledChildren;
 }
 
 /**
@@ -29,7 +32,8 @@ export async function startServers(
   const { dataset, postgres } = options;
   const bare = await startChild({
     name: "bare",
-    entry: join(REPO_ROOT, "tooling/bench/src/bare-server.ts"),
+    entry: options.bundle?.bare ?? join(REPO_ROOT, "tooling/bench/src/bare-server.ts"),
+    ...(options.bundle && { guard: options.bundle.guard }),
     args: [
       ...["--records", `${dataset.records}`, "--value-bytes", `${dataset.valueBytes}`],
       ...["--namespace", MEMORY_NAMESPACE],
@@ -51,6 +55,7 @@ export async function startServers(
     namespaces: { [MEMORY_NAMESPACE]: "mem", ...(postgres ? { [POSTGRES_NAMESPACE]: "pg" } : {}) },
     env: { PRISM_BENCH_PG_URL: options.pgUrl },
     nodeArgs: cpuProfileArgs(options.cpuProfileDir, "gateway"),
+    ...(options.bundle && { bundled: { entry: options.bundle.gateway, guard: options.bundle.guard } }),
     preload: options.preload ?? [],
   });
   children.push(gateway);
