@@ -6,9 +6,9 @@ import { join, resolve } from "node:path";
  * `pnpm test` after typecheck and lint: checks docs-cms, then runs vitest in two phases and prints
  * one summary line. Phase 1 is every suite in parallel; phase 2 is the fault tests, which stop and
  * restart shared stack servers and so must run alone. Last, the benchmark's short modes
- * (`pnpm bench kv --smoke` and `pnpm bench ts --smoke`, alone too: they measure) must complete and
- * print their tables; their numbers are not judged. Exits non-zero if the docs check, any test or a
- * bench smoke failed, or if no test ran.
+ * (`pnpm bench kv --smoke`, `pnpm bench ts --smoke` and `pnpm bench graph --smoke`, alone too:
+ * they measure) must complete and print their tables; their numbers are not judged. Exits non-zero
+ * if the docs check, any test or a bench smoke failed, or if no test ran.
  */
 const repo = resolve(import.meta.dirname, "../../..");
 const reports = join(repo, ".stack", "test-reports");
@@ -88,7 +88,11 @@ const tsBench = spawnSync(tsx, [join(repo, "tooling/bench/src/main.ts"), "ts", "
   cwd: repo,
   stdio: "inherit",
 });
-const benchOk = bench.status === 0 && tsBench.status === 0;
+const graphBench = spawnSync(tsx, [join(repo, "tooling/bench/src/main.ts"), "graph", "--smoke"], {
+  cwd: repo,
+  stdio: "inherit",
+});
+const benchOk = bench.status === 0 && tsBench.status === 0 && graphBench.status === 0;
 if (!benchOk) exitCode = 1;
 if (passed === 0) exitCode = 1;
 process.stdout.write(
