@@ -1,3 +1,4 @@
+import { PrismError } from "./errors.js";
 import type { CallOptions, WriteOptions } from "./keyvalue.js";
 
 /**
@@ -144,4 +145,28 @@ export interface GraphBackend {
     toId: string,
     options: ShortestPathOptions,
   ): Promise<{ nodes: GraphNode[]; edges: GraphEdge[] } | undefined>;
+}
+
+/** An edge names a node that does not exist (EDGE_ENDPOINT_MISSING); nothing of its batch is written. */
+export function edgeEndpointMissing(nodeId: string): PrismError {
+  return new PrismError("FailedPrecondition", "an edge names a node that does not exist", {
+    reason: "EDGE_ENDPOINT_MISSING",
+    metadata: { node_id: nodeId },
+  });
+}
+
+/** Neighbors, Traverse or ShortestPath named a node that does not exist (NODE_NOT_FOUND). */
+export function nodeNotFound(nodeId: string): PrismError {
+  return new PrismError("NotFound", "the node does not exist", {
+    reason: "NODE_NOT_FOUND",
+    metadata: { node_id: nodeId },
+  });
+}
+
+/** A traversal or path search would examine more edges than `visitBudget` (TRAVERSAL_BUDGET_EXCEEDED). */
+export function visitBudgetExceeded(visitBudget: number): PrismError {
+  return new PrismError("ResourceExhausted", "the search would examine more edges than its visit budget", {
+    reason: "TRAVERSAL_BUDGET_EXCEEDED",
+    metadata: { visit_budget: String(visitBudget) },
+  });
 }

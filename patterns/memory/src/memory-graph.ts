@@ -3,6 +3,7 @@ import {
   compareUtf8,
   type Direction,
   type EdgeRef,
+  edgeEndpointMissing,
   type GraphBackend,
   type GraphCapabilities,
   type GraphEdge,
@@ -10,12 +11,13 @@ import {
   type Neighbor,
   type NeighborCursor,
   type NeighborsOptions,
-  PrismError,
+  nodeNotFound,
   type PropertyValue,
   type ShortestPathOptions,
   type TraversalStep,
   type TraverseOptions,
   throwIfAborted,
+  visitBudgetExceeded,
   type WriteOptions,
 } from "@prism/core";
 
@@ -55,7 +57,7 @@ export class MemoryGraph implements GraphBackend {
     throwIfAborted(options.signal);
     const store = this.store(namespace);
     for (const e of edges) {
-      for (const id of [e.fromId, e.toId]) if (!store.nodes.has(id)) throw endpointMissing(id);
+      for (const id of [e.fromId, e.toId]) if (!store.nodes.has(id)) throw edgeEndpointMissing(id);
     }
     for (const e of edges) {
       const stored = copyEdge(e);
@@ -234,10 +236,7 @@ class Budget {
 
   spend(): void {
     if (++this.spent > this.limit) {
-      throw new PrismError("ResourceExhausted", "the search would examine more edges than its visit budget", {
-        reason: "TRAVERSAL_BUDGET_EXCEEDED",
-        metadata: { visit_budget: String(this.limit) },
-      });
+      throw visitBudgetExceeded(this.limit);
     }
   }
 }
@@ -289,17 +288,3 @@ const copyEdge = (e: GraphEdge): GraphEdge => ({
   label: e.label,
   properties: copyProperties(e.properties),
 });
-
-function endpointMissing(nodeId: string): PrismError {
-  return new PrismError("FailedPrecondition", "an edge names a node that does not exist", {
-    reason: "EDGE_ENDPOINT_MISSING",
-    metadata: { node_id: nodeId },
-  });
-}
-
-function nodeNotFound(nodeId: string): PrismError {
-  return new PrismError("NotFound", "the node does not exist", {
-    reason: "NODE_NOT_FOUND",
-    metadata: { node_id: nodeId },
-  });
-}

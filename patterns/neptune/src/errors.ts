@@ -78,14 +78,6 @@ export function unavailable(backendName: string, cause: unknown): PrismError {
   });
 }
 
-/** Neighbors, Traverse or ShortestPath named a node that does not exist. */
-export function nodeNotFound(nodeId: string): PrismError {
-  return new PrismError("NotFound", "the node does not exist", {
-    reason: "NODE_NOT_FOUND",
-    metadata: { node_id: nodeId },
-  });
-}
-
 /** A failure of the connection itself (not of one traversal): the link opens a new one. */
 export function isConnectionError(error: unknown): boolean {
   for (let current = error, depth = 0; current && depth < 6; depth++) {

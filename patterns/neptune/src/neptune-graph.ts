@@ -1,13 +1,14 @@
 import {
   type CallOptions,
   type EdgeRef,
+  edgeEndpointMissing,
   type GraphBackend,
   type GraphCapabilities,
   type GraphEdge,
   type GraphNode,
   type Neighbor,
   type NeighborsOptions,
-  PrismError,
+  nodeNotFound,
   type ShortestPathOptions,
   type TraversalStep,
   type TraverseOptions,
@@ -15,7 +16,6 @@ import {
   type WriteOptions,
 } from "@prism/core";
 import gremlin from "gremlin";
-import { nodeNotFound } from "./errors.js";
 import type { GremlinLink } from "./gremlin-link.js";
 import { type Layout, sortKey } from "./layout.js";
 import { encodeProperties } from "./property-encoding.js";
@@ -61,10 +61,7 @@ export class NeptuneGraph implements GraphBackend {
     const found = new Set(await this.link.run(signal, (g) => g.V(...vertexIds).id()));
     const missing = endpoints.find((id) => !found.has(this.layout.vertexId(namespace, id)));
     if (missing !== undefined) {
-      throw new PrismError("FailedPrecondition", "an edge names a node that does not exist", {
-        reason: "EDGE_ENDPOINT_MISSING",
-        metadata: { node_id: missing },
-      });
+      throw edgeEndpointMissing(missing);
     }
     for (const batch of batches(edges, this.writeBatchSize)) {
       await this.link.run(signal, (g) =>

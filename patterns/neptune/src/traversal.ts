@@ -2,13 +2,13 @@ import {
   type EdgeRef,
   type GraphEdge,
   type GraphNode,
-  PrismError,
+  nodeNotFound,
   type ShortestPathOptions,
   type TraversalStep,
   type TraverseOptions,
+  visitBudgetExceeded,
 } from "@prism/core";
 import gremlin from "gremlin";
-import { nodeNotFound } from "./errors.js";
 import type { GremlinLink } from "./gremlin-link.js";
 import type { Layout } from "./layout.js";
 import { decodeEdge, decodeNode, elementRow, field, list } from "./rows.js";
@@ -94,13 +94,7 @@ class LevelSearch {
   examine(): void {
     this.examined += 1;
     if (this.examined > this.options.visitBudget) {
-      throw new PrismError(
-        "ResourceExhausted",
-        "the traversal would examine more edges than its budget allows",
-        {
-          reason: "TRAVERSAL_BUDGET_EXCEEDED",
-        },
-      );
+      throw visitBudgetExceeded(this.options.visitBudget);
     }
   }
 

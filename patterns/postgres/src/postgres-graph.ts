@@ -1,17 +1,20 @@
 import {
   type CallOptions,
   type EdgeRef,
+  edgeEndpointMissing,
   type GraphBackend,
   type GraphCapabilities,
   type GraphEdge,
   type GraphNode,
   type Neighbor,
   type NeighborsOptions,
+  nodeNotFound,
   PrismError,
   type ShortestPathOptions,
   type TraversalStep,
   type TraverseOptions,
   throwIfAborted,
+  visitBudgetExceeded,
   type WriteOptions,
 } from "@prism/core";
 import { decodeProperties, encodeProperties } from "./graph-properties.js";
@@ -112,7 +115,7 @@ export class PostgresGraph implements GraphBackend {
           return { missing: undefined, raced: true };
         }
       });
-      if (outcome.missing !== undefined) throw endpointMissing(outcome.missing);
+      if (outcome.missing !== undefined) throw edgeEndpointMissing(outcome.missing);
       if (!outcome.raced) return edges.length;
       if (attempt >= ENDPOINT_RACE_RETRIES) {
         throw new PrismError("Conflict", "nodes of the batch were deleted while it was written; retry");
@@ -235,10 +238,7 @@ export class PostgresGraph implements GraphBackend {
     if (verdict === undefined || verdict.exceeded === null) throw nodeNotFound(startId);
     if (targetId !== undefined && verdict.target_exists === false) throw nodeNotFound(targetId);
     if (verdict.exceeded) {
-      throw new PrismError("ResourceExhausted", "the traversal would examine more edges than its budget", {
-        reason: "TRAVERSAL_BUDGET_EXCEEDED",
-        metadata: { visit_budget: String(options.visitBudget) },
-      });
+      throw visitBudgetExceeded(options.visitBudget);
     }
     return rows.filter((row): row is ReachedRow => row.depth !== null);
   }
@@ -262,20 +262,6 @@ function toNode(row: { id: string; label: string; properties: unknown }): GraphN
 
 function toEdge(fromId: string, toId: string, label: string, properties: unknown): GraphEdge {
   return { fromId, toId, label, properties: decodeProperties(properties) };
-}
-
-function nodeNotFound(nodeId: string): PrismError {
-  return new PrismError("NotFound", "the node does not exist", {
-    reason: "NODE_NOT_FOUND",
-    metadata: { node_id: nodeId },
-  });
-}
-
-function endpointMissing(nodeId: string): PrismError {
-  return new PrismError("FailedPrecondition", "an edge names a node that does not exist", {
-    reason: "EDGE_ENDPOINT_MISSING",
-    metadata: { node_id: nodeId },
-  });
 }
 
 /** The SQLSTATE of a server error, if `error` is one. */

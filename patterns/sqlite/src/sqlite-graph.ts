@@ -1,17 +1,20 @@
 import {
   type CallOptions,
   type EdgeRef,
+  edgeEndpointMissing,
   type GraphBackend,
   type GraphCapabilities,
   type GraphEdge,
   type GraphNode,
   type Neighbor,
   type NeighborsOptions,
+  nodeNotFound,
   PrismError,
   type ShortestPathOptions,
   type TraversalStep,
   type TraverseOptions,
   throwIfAborted,
+  visitBudgetExceeded,
   type WriteOptions,
 } from "@prism/core";
 import { decodeProperties, encodeProperties } from "./sqlite-graph-properties.js";
@@ -60,7 +63,7 @@ export class SqliteGraph implements GraphBackend {
       for (const e of edges) {
         for (const id of [e.fromId, e.toId]) {
           if (known.has(id)) continue;
-          if (!this.sql.nodeExists.get({ namespace, id })) throw endpointMissing(id);
+          if (!this.sql.nodeExists.get({ namespace, id })) throw edgeEndpointMissing(id);
           known.add(id);
         }
       }
@@ -267,7 +270,7 @@ class Levels {
       frontier: JSON.stringify(frontier),
       limit,
     }) as Iterable<HopRow>) {
-      if (++this.spent > budget) throw budgetExceeded(budget);
+      if (++this.spent > budget) throw visitBudgetExceeded(budget);
       yield row;
     }
   }
@@ -302,27 +305,6 @@ const toEdge = (row: HopRow): GraphEdge => ({
   label: row.label,
   properties: decodeProperties(row.properties),
 });
-
-function endpointMissing(nodeId: string): PrismError {
-  return new PrismError("FailedPrecondition", "an edge names a node that does not exist", {
-    reason: "EDGE_ENDPOINT_MISSING",
-    metadata: { node_id: nodeId },
-  });
-}
-
-function nodeNotFound(nodeId: string): PrismError {
-  return new PrismError("NotFound", "the node does not exist", {
-    reason: "NODE_NOT_FOUND",
-    metadata: { node_id: nodeId },
-  });
-}
-
-function budgetExceeded(budget: number): PrismError {
-  return new PrismError("ResourceExhausted", "the search would examine more edges than its visit budget", {
-    reason: "TRAVERSAL_BUDGET_EXCEEDED",
-    metadata: { visit_budget: String(budget) },
-  });
-}
 
 function sqliteError(error: unknown, operation: string): unknown {
   if (error instanceof PrismError) return error;
