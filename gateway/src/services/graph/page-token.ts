@@ -1,4 +1,5 @@
-import { type Direction, type NeighborCursor, PrismError } from "@prism/core";
+import type { Direction, NeighborCursor } from "@prism/core";
+import { Fingerprint, foreignToken, malformedToken, tokenBytes } from "../page-tokens.js";
 
 const TOKEN_VERSION = 1;
 const encoder = new TextEncoder();
@@ -30,18 +31,13 @@ export function encodeNeighborsToken(shape: NeighborsShape, cursor: NeighborCurs
 }
 
 export function decodeNeighborsToken(token: string, shape: NeighborsShape): NeighborCursor {
-  const bytes =
-    token.length <= 4096 && /^[A-Za-z0-9_-]+$/.test(token) ? Buffer.from(token, "base64url") : undefined;
-  if (!bytes || bytes.length < 10 || bytes[0] !== TOKEN_VERSION || bytes[5]! > 1) throw malformed();
+  const bytes = tokenBytes(token, "page_token", 4096);
+  if (bytes.length < 10 || bytes[0] !== TOKEN_VERSION || bytes[5]! > 1) throw malformedToken("page_token");
   if (bytes.readUInt32BE(1) !== fingerprint(shape)) {
-    throw new PrismError(
-      "InvalidArgument",
-      "page_token belongs to a different namespace, node, direction or label filter",
-      { reason: "INVALID_PAGE_TOKEN", field: "page_token" },
-    );
+    throw foreignToken("page_token", "namespace, node, direction or label filter");
   }
   const idLength = bytes.readUInt32BE(6);
-  if (10 + idLength > bytes.length) throw malformed();
+  if (10 + idLength > bytes.length) throw malformedToken("page_token");
   try {
     return {
       direction: bytes[5] === 0 ? "out" : "in",
@@ -49,28 +45,13 @@ export function decodeNeighborsToken(token: string, shape: NeighborsShape): Neig
       label: decoder.decode(bytes.subarray(10 + idLength)),
     };
   } catch {
-    throw malformed();
+    throw malformedToken("page_token");
   }
 }
 
-function malformed(): PrismError {
-  return new PrismError(
-    "InvalidArgument",
-    "page_token is malformed; pass back the value a previous response returned",
-    { reason: "INVALID_PAGE_TOKEN", field: "page_token" },
-  );
-}
-
-/** FNV-1a over the shape, labels in sorted order. */
+/** The fingerprint of the shape, labels in sorted order. */
 function fingerprint(shape: NeighborsShape): number {
-  let hash = 0x811c9dc5;
-  const mix = (text: string) => {
-    for (const byte of encoder.encode(text)) hash = Math.imul(hash ^ byte, 0x01000193) >>> 0;
-    hash = Math.imul(hash ^ 0xff, 0x01000193) >>> 0;
-  };
-  mix(shape.namespace);
-  mix(shape.nodeId);
-  mix(shape.direction);
-  for (const label of [...shape.edgeLabels].sort()) mix(label);
-  return hash;
+  const hash = new Fingerprint().text(shape.namespace).text(shape.nodeId).text(shape.direction);
+  for (const label of [...shape.edgeLabels].sort()) hash.text(label);
+  return hash.value;
 }

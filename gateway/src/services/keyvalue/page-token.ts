@@ -1,4 +1,5 @@
-import { type KeyPredicate, PrismError } from "@prism/core";
+import type { KeyPredicate } from "@prism/core";
+import { Fingerprint, foreignToken, malformedToken, tokenBytes } from "../page-tokens.js";
 
 const TOKEN_VERSION = 1;
 const encoder = new TextEncoder();
@@ -29,14 +30,10 @@ export function decodePageToken(
   id: string,
   predicate: KeyPredicate,
 ): Uint8Array {
-  const bytes =
-    token.length <= 8192 && /^[A-Za-z0-9_-]+$/.test(token) ? Buffer.from(token, "base64url") : undefined;
-  if (!bytes || bytes.length < 5 || bytes[0] !== TOKEN_VERSION) throw badToken("page_token");
+  const bytes = tokenBytes(token, "page_token", 8192);
+  if (bytes.length < 5 || bytes[0] !== TOKEN_VERSION) throw malformedToken("page_token");
   if (bytes.readUInt32BE(1) !== fingerprint(namespace, id, predicate)) {
-    throw new PrismError("InvalidArgument", "page_token belongs to a different namespace, id or predicate", {
-      reason: "INVALID_PAGE_TOKEN",
-      field: "page_token",
-    });
+    throw foreignToken("page_token", "namespace, id or predicate");
   }
   return bytes.subarray(5);
 }
@@ -53,43 +50,24 @@ export function encodeScanCursor(id: string, key: Uint8Array): string {
 }
 
 export function decodeScanCursor(cursor: string): { id: string; key: Uint8Array } {
-  const bytes =
-    cursor.length <= 16384 && /^[A-Za-z0-9_-]+$/.test(cursor) ? Buffer.from(cursor, "base64url") : undefined;
-  if (!bytes || bytes.length < 5 || bytes[0] !== TOKEN_VERSION) throw badToken("cursor");
+  const bytes = tokenBytes(cursor, "cursor", 16384);
+  if (bytes.length < 5 || bytes[0] !== TOKEN_VERSION) throw malformedToken("cursor");
   const idLength = bytes.readUInt32BE(1);
-  if (5 + idLength > bytes.length) throw badToken("cursor");
+  if (5 + idLength > bytes.length) throw malformedToken("cursor");
   try {
     return { id: decoder.decode(bytes.subarray(5, 5 + idLength)), key: bytes.subarray(5 + idLength) };
   } catch {
-    throw badToken("cursor");
+    throw malformedToken("cursor");
   }
 }
 
-function badToken(field: string): PrismError {
-  return new PrismError(
-    "InvalidArgument",
-    `${field} is malformed; pass back the value a previous response returned`,
-    {
-      reason: "INVALID_PAGE_TOKEN",
-      field,
-    },
-  );
-}
-
-/** FNV-1a over the namespace, the id and the predicate's shape. */
+/** The fingerprint of the namespace, the id and the predicate's shape. */
 function fingerprint(namespace: string, id: string, predicate: KeyPredicate): number {
-  let hash = 0x811c9dc5;
-  const mix = (bytes: Uint8Array) => {
-    for (const byte of bytes) hash = Math.imul(hash ^ byte, 0x01000193) >>> 0;
-    hash = Math.imul(hash ^ 0xff, 0x01000193) >>> 0;
-  };
-  mix(encoder.encode(namespace));
-  mix(encoder.encode(id));
-  mix(encoder.encode(predicate.kind));
-  if (predicate.kind === "keys") for (const key of predicate.keys) mix(key);
+  const hash = new Fingerprint().text(namespace).text(id).text(predicate.kind);
+  if (predicate.kind === "keys") for (const key of predicate.keys) hash.bytes(key);
   if (predicate.kind === "range") {
-    mix(predicate.start);
-    if (predicate.end) mix(predicate.end);
+    hash.bytes(predicate.start);
+    if (predicate.end) hash.bytes(predicate.end);
   }
-  return hash;
+  return hash.value;
 }

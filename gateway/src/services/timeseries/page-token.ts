@@ -1,4 +1,4 @@
-import { PrismError } from "@prism/core";
+import { Fingerprint, foreignToken, malformedToken, tokenBytes } from "../page-tokens.js";
 
 const TOKEN_VERSION = 1;
 const HEADER_BYTES = 1 + 4 + 8 + 8;
@@ -40,15 +40,10 @@ export function encodeReadToken(shape: ReadShape, position: ReadPosition): strin
 
 /** The position a token resumes at, or InvalidArgument for a token that is not ours or not for this request. */
 export function decodeReadToken(token: string, shape: ReadShape): ReadPosition {
-  const bytes =
-    token.length <= 8192 && /^[A-Za-z0-9_-]+$/.test(token) ? Buffer.from(token, "base64url") : undefined;
-  if (!bytes || bytes.length <= HEADER_BYTES || bytes[0] !== TOKEN_VERSION) throw malformed();
+  const bytes = tokenBytes(token, "page_token", 8192);
+  if (bytes.length <= HEADER_BYTES || bytes[0] !== TOKEN_VERSION) throw malformedToken("page_token");
   if (bytes.readUInt32BE(1) !== fingerprint(shape)) {
-    throw new PrismError(
-      "InvalidArgument",
-      "page_token belongs to a different namespace, series, range, order or tag filter",
-      { reason: "INVALID_PAGE_TOKEN", field: "page_token" },
-    );
+    throw foreignToken("page_token", "namespace, series, range, order or tag filter");
   }
   try {
     return {
@@ -56,33 +51,18 @@ export function decodeReadToken(token: string, shape: ReadShape): ReadPosition {
       after: { eventTimeUs: bytes.readBigInt64BE(13), eventId: decoder.decode(bytes.subarray(HEADER_BYTES)) },
     };
   } catch {
-    throw malformed();
+    throw malformedToken("page_token");
   }
 }
 
-function malformed(): PrismError {
-  return new PrismError(
-    "InvalidArgument",
-    "page_token is malformed; pass back the value a previous response returned",
-    { reason: "INVALID_PAGE_TOKEN", field: "page_token" },
-  );
-}
-
-/** FNV-1a over every field of the shape, tags in key order. */
+/** The fingerprint of every field of the shape, tags in key order. */
 function fingerprint(shape: ReadShape): number {
-  let hash = 0x811c9dc5;
-  const mix = (text: string) => {
-    for (const byte of encoder.encode(text)) hash = Math.imul(hash ^ byte, 0x01000193) >>> 0;
-    hash = Math.imul(hash ^ 0xff, 0x01000193) >>> 0;
-  };
-  mix(shape.namespace);
-  mix(shape.seriesId);
-  mix(String(shape.startUs));
-  mix(shape.requestedEndUs === undefined ? "now" : String(shape.requestedEndUs));
-  mix(shape.descending ? "desc" : "asc");
-  for (const key of Object.keys(shape.tagFilter).sort()) {
-    mix(key);
-    mix(shape.tagFilter[key]!);
-  }
-  return hash;
+  const hash = new Fingerprint()
+    .text(shape.namespace)
+    .text(shape.seriesId)
+    .text(String(shape.startUs))
+    .text(shape.requestedEndUs === undefined ? "now" : String(shape.requestedEndUs))
+    .text(shape.descending ? "desc" : "asc");
+  for (const key of Object.keys(shape.tagFilter).sort()) hash.text(key).text(shape.tagFilter[key]!);
+  return hash.value;
 }
