@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Backend } from "../backend.js";
 import type { GraphBackend } from "../graph.js";
+import { graphConcurrencyTests } from "./graph-concurrency.js";
 import type { GraphSuiteContext } from "./graph-fixtures.js";
 import { graphNeighborsTests } from "./graph-neighbors.js";
 import { graphShortestPathTests } from "./graph-path.js";
@@ -53,5 +54,6 @@ export function graphConformance(target: GraphConformanceTarget): void {
     graphTraverseTests(ctx);
     graphShortestPathTests(ctx);
     graphSignalTests(ctx);
+    graphConcurrencyTests(ctx);
   });
 }
