@@ -1,6 +1,7 @@
 import { readFile } from "node:fs/promises";
 import { type Backend, type BackendDriver, type HealthReport, PrismError, resolveSecret } from "@prism/core";
 import { toPrismError } from "./errors.js";
+import { exclusiveWrites } from "./exclusive-writes.js";
 import { GremlinLink } from "./gremlin-link.js";
 import { Layout } from "./layout.js";
 import { neptuneManifest } from "./manifest.js";
@@ -33,7 +34,8 @@ export const neptuneDriver: BackendDriver = {
     const ca = options.caFile === undefined ? undefined : await readCa(name, options.caFile);
     // No connection now: a server that is down must not stop the gateway; calls connect on use.
     const link = new GremlinLink(name, { ...options, url, ca });
-    const graph = new NeptuneGraph(link, new Layout(options.prefix), options.writeBatchSize);
+    const store = new NeptuneGraph(link, new Layout(options.prefix), options.writeBatchSize);
+    const graph = options.exclusiveWrites ? exclusiveWrites(store) : store;
     return {
       name,
       type: "neptune",

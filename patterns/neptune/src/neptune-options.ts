@@ -18,6 +18,11 @@ export interface NeptuneOptions {
   requestTimeoutMs: number;
   /** Nodes or edges written by one traversal (one request; one transaction on Neptune). */
   writeBatchSize: number;
+  /**
+   * Writes one at a time and never beside a read (default true): Gremlin Server's TinkerGraph
+   * fails under concurrent mutation. A transactional Neptune endpoint can set it false.
+   */
+  exclusiveWrites: boolean;
   /** PEM file of extra CA certificates trusted for `wss://` (a private CA); absent = system CAs. */
   caFile: string | undefined;
 }
@@ -29,6 +34,7 @@ const KNOWN = [
   "connectTimeoutMs",
   "requestTimeoutMs",
   "writeBatchSize",
+  "exclusiveWrites",
   "caFile",
   "iamAuth",
 ];
@@ -62,6 +68,9 @@ export function readNeptuneOptions(raw: Record<string, unknown>): {
     reader.problems.push(`serializer: must be one of ${SERIALIZERS.join(", ")}`);
   }
   const caFile = raw.caFile === undefined ? undefined : reader.string("caFile");
+  if (raw.exclusiveWrites !== undefined && typeof raw.exclusiveWrites !== "boolean") {
+    reader.problems.push("exclusiveWrites: must be true or false");
+  }
   if (raw.iamAuth !== undefined) {
     // Neptune IAM auth signs the WebSocket handshake with SigV4; see ADR 0015 for what it needs.
     reader.problems.push("iamAuth: IAM (SigV4) authentication is not supported yet; see ADR 0015");
@@ -73,6 +82,7 @@ export function readNeptuneOptions(raw: Record<string, unknown>): {
     connectTimeoutMs: reader.integer("connectTimeoutMs", 3000, 100, 60_000),
     requestTimeoutMs: reader.integer("requestTimeoutMs", 10_000, 100, 600_000),
     writeBatchSize: reader.integer("writeBatchSize", 100, 1, 1000),
+    exclusiveWrites: raw.exclusiveWrites !== false,
     caFile,
   };
   return { options: Object.freeze(options), problems: reader.problems };
