@@ -22,6 +22,7 @@ import type { GraphSettings } from "../../config/gateway-config.js";
 import type { NamespacedContext } from "../../context.js";
 import type { PatternPolicy } from "../../pipeline/serve.js";
 import { invalid } from "../keyvalue/validate.js";
+import { lastPer } from "../last-per.js";
 import { decodeNeighborsToken, encodeNeighborsToken, type NeighborsShape } from "./page-token.js";
 import {
   checkCount,
@@ -197,18 +198,6 @@ export class GraphService {
       edges: path?.edges.map(toEdgeMessage) ?? [],
     };
   }
-}
-
-/** The last entry per key, in order of last appearance: one batch naming a node twice means "last wins" everywhere. */
-function lastPer<T>(entries: T[], key: (entry: T) => string): T[] {
-  if (entries.length < 2) return entries;
-  const byKey = new Map<string, T>();
-  for (const entry of entries) {
-    const k = key(entry);
-    byKey.delete(k);
-    byKey.set(k, entry);
-  }
-  return byKey.size === entries.length ? entries : [...byKey.values()];
 }
 
 function edgeKey(edge: { fromId: string; toId: string; label: string }): string {

@@ -28,6 +28,7 @@ import {
 import type { KeyValueSettings } from "../../config/gateway-config.js";
 import type { NamespacedContext } from "../../context.js";
 import type { PatternPolicy } from "../../pipeline/serve.js";
+import { lastPer } from "../last-per.js";
 import { softDeadline } from "../soft-deadline.js";
 import { decodePageToken, decodeScanCursor, encodePageToken, encodeScanCursor } from "./page-token.js";
 import {
@@ -64,7 +65,7 @@ export class KeyValueService {
     if (request.items.length === 0) throw invalid("items", "must hold at least one item", "ITEMS_REQUIRED");
     this.checkCount(request.items.length, "items");
     const now = Date.now();
-    const items = lastPerKey(request.items).map((item, i) =>
+    const items = lastPer(request.items, keyOf).map((item, i) =>
       checkItem(item, `items[${i}]`, this.settings, maxValueBytes, now),
     );
     requireTtl(ctx, items);
@@ -221,18 +222,6 @@ function requireTtl(ctx: NamespacedContext, items: KvItem[]): void {
   }
 }
 
-/** Keeps the last item per key, so one Put naming a key twice behaves as "last write wins" everywhere. */
-function lastPerKey(items: Item[]): Item[] {
-  if (items.length < 2) return items;
-  const byKey = new Map<string, Item>();
-  for (const item of items) {
-    const key = Buffer.from(item.key.buffer, item.key.byteOffset, item.key.byteLength).toString("latin1");
-    byKey.delete(key);
-    byKey.set(key, item);
-  }
-  return [...byKey.values()];
-}
-
 /**
  * The wire item. Built as a literal (protobuf-es messages are plain objects) rather than with
  * `create`, which walks the schema to fill defaults: this runs for every item of every read.
@@ -245,4 +234,9 @@ function toMessage(item: KvItem): Item {
     ttl: undefined,
     expireTime: item.expiresAt === undefined ? undefined : timestampFromMs(item.expiresAt),
   };
+}
+
+/** An item key as a Map key (latin1 keeps every byte distinct). */
+function keyOf(item: Item): string {
+  return Buffer.from(item.key.buffer, item.key.byteOffset, item.key.byteLength).toString("latin1");
 }
