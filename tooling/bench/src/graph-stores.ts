@@ -1,7 +1,5 @@
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import pg from "pg";
+import { rmSync } from "node:fs";
+import { benchDir, benchSchema, cleanupWarning, onPostgres, sharedStore } from "./bench-stores.js";
 import type { TsStore } from "./ts-stores.js";
 
 /** The backends `pnpm bench graph` can measure, in the order it measures them. */
@@ -32,51 +30,21 @@ export interface GraphStore extends TsStore {
  * @example const store = graphStore("postgres", "1a2b3c4d", endpoints); …; await store.cleanup()
  */
 export function graphStore(backend: GraphBackendName, run: string, endpoints: GraphEndpoints): GraphStore {
-  const dir = mkdtempSync(join(tmpdir(), `prism-bench-graph-${backend}-`));
+  if (backend === "memory" || backend === "sqlite")
+    return sharedStore(backend, "graph", run, endpoints.pgUrl);
+  if (backend === "postgres") {
+    const store = sharedStore(backend, "graph", run, endpoints.pgUrl);
+    const schema = benchSchema("graph", run);
+    return {
+      ...store,
+      afterLoad: () =>
+        onPostgres(endpoints.pgUrl, `VACUUM ANALYZE "${schema}".graph_nodes, "${schema}".graph_edges`),
+    };
+  }
+  const dir = benchDir("graph", backend);
   const removeDir = () => rmSync(dir, { recursive: true, force: true });
-  const warn = (what: string, error: unknown) =>
-    process.stderr.write(`bench graph: could not remove ${what}: ${(error as Error).message}\n`);
+  const warn = (what: string, error: unknown) => cleanupWarning("graph", what, error);
   switch (backend) {
-    case "memory":
-      return { gateway: { type: "memory" }, env: {}, direct: {}, dir, cleanup: async () => removeDir() };
-    case "sqlite":
-      return {
-        gateway: { type: "sqlite", path: join(dir, "gateway.db") },
-        env: {},
-        direct: { path: join(dir, "direct.db") },
-        dir,
-        cleanup: async () => removeDir(),
-      };
-    case "postgres": {
-      const schema = `bench_graph_${run}`;
-      return {
-        gateway: { type: "postgres", url: "env:PRISM_BENCH_PG_URL", schema },
-        env: { PRISM_BENCH_PG_URL: endpoints.pgUrl },
-        direct: { url: endpoints.pgUrl, schema },
-        dir,
-        async afterLoad() {
-          const client = new pg.Client({ connectionString: endpoints.pgUrl });
-          try {
-            await client.connect();
-            await client.query(`VACUUM ANALYZE "${schema}".graph_nodes, "${schema}".graph_edges`);
-          } finally {
-            await client.end().catch(() => {});
-          }
-        },
-        async cleanup() {
-          removeDir();
-          const client = new pg.Client({ connectionString: endpoints.pgUrl });
-          try {
-            await client.connect();
-            await client.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
-          } catch (error) {
-            warn(`schema ${schema}`, error);
-          } finally {
-            await client.end().catch(() => {});
-          }
-        },
-      };
-    }
     case "neptune": {
       // Letters and digits only (the driver's rule); every vertex carries it as its label.
       const prefix = `bgr${run}`;

@@ -1,7 +1,5 @@
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import pg from "pg";
+import { rmSync } from "node:fs";
+import { benchDir, cleanupWarning, sharedStore } from "./bench-stores.js";
 
 /** The backends `pnpm bench ts` can measure, in the order it measures them. */
 export const TS_BACKENDS = ["memory", "sqlite", "postgres", "nats", "kafka"] as const;
@@ -39,43 +37,14 @@ export interface TsStore {
  * @example const store = tsStore("postgres", "1a2b3c4d", endpoints); …; await store.cleanup()
  */
 export function tsStore(backend: TsBackend, run: string, endpoints: TsEndpoints): TsStore {
-  const dir = mkdtempSync(join(tmpdir(), `prism-bench-ts-${backend}-`));
+  if (backend === "memory" || backend === "sqlite" || backend === "postgres") {
+    return sharedStore(backend, "ts", run, endpoints.pgUrl);
+  }
+  const dir = benchDir("ts", backend);
   const removeDir = () => rmSync(dir, { recursive: true, force: true });
   const prefix = `bts-${run}`;
-  const warn = (what: string, error: unknown) =>
-    process.stderr.write(`bench ts: could not remove ${what}: ${(error as Error).message}\n`);
+  const warn = (what: string, error: unknown) => cleanupWarning("ts", what, error);
   switch (backend) {
-    case "memory":
-      return { gateway: { type: "memory" }, env: {}, direct: {}, dir, cleanup: async () => removeDir() };
-    case "sqlite":
-      return {
-        gateway: { type: "sqlite", path: join(dir, "gateway.db") },
-        env: {},
-        direct: { path: join(dir, "direct.db") },
-        dir,
-        cleanup: async () => removeDir(),
-      };
-    case "postgres": {
-      const schema = `bench_ts_${run}`;
-      return {
-        gateway: { type: "postgres", url: "env:PRISM_BENCH_PG_URL", schema },
-        env: { PRISM_BENCH_PG_URL: endpoints.pgUrl },
-        direct: { url: endpoints.pgUrl, schema },
-        dir,
-        async cleanup() {
-          removeDir();
-          const client = new pg.Client({ connectionString: endpoints.pgUrl });
-          try {
-            await client.connect();
-            await client.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
-          } catch (error) {
-            warn(`schema ${schema}`, error);
-          } finally {
-            await client.end().catch(() => {});
-          }
-        },
-      };
-    }
     case "nats":
       return {
         gateway: { type: "nats", url: "env:PRISM_BENCH_NATS_URL", bucketPrefix: prefix },
