@@ -16,7 +16,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file prism/admin/v1/admin.proto.
  */
 export const file_prism_admin_v1_admin: GenFile = /*@__PURE__*/
-  fileDesc("ChpwcmlzbS9hZG1pbi92MS9hZG1pbi5wcm90bxIOcHJpc20uYWRtaW4udjEiXgoMU2hhZG93Q29uZmlnEg8KB2JhY2tlbmQYASABKAkSKAoEbW9kZRgCIAEoDjIaLnByaXNtLmFkbWluLnYxLlNoYWRvd01vZGUSEwoLc2FtcGxlX3JhdGUYAyABKAEiOAoMQWNjZXNzUG9saWN5EgwKBHJlYWQYASADKAkSDQoFd3JpdGUYAiADKAkSCwoDcGlpGAMgAygJIi4KBkxpbWl0cxIXCg9tYXhfdmFsdWVfYnl0ZXMYASABKAQSCwoDcnBzGAIgASgNIosDCglOYW1lc3BhY2USDAoEbmFtZRgBIAEoCRIqCgdwYXR0ZXJuGAIgASgOMhkucHJpc20ub3B0aW9ucy52MS5QYXR0ZXJuEg8KB2JhY2tlbmQYAyABKAkSDgoGc2NoZW1hGAQgASgJEiwKBnNoYWRvdxgFIAEoCzIcLnByaXNtLmFkbWluLnYxLlNoYWRvd0NvbmZpZxIsCgZhY2Nlc3MYBiABKAsyHC5wcmlzbS5hZG1pbi52MS5BY2Nlc3NQb2xpY3kSJgoGbGltaXRzGAcgASgLMhYucHJpc20uYWRtaW4udjEuTGltaXRzEiwKCXJldGVudGlvbhgIIAEoCzIZLmdvb2dsZS5wcm90b2J1Zi5EdXJhdGlvbhIPCgd2ZXJzaW9uGAkgASgEEi8KC3VwZGF0ZV90aW1lGAogASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIvCgZzb3VyY2UYCyABKA4yHy5wcmlzbS5hZG1pbi52MS5OYW1lc3BhY2VTb3VyY2UiFwoVTGlzdE5hbWVzcGFjZXNSZXF1ZXN0IkcKFkxpc3ROYW1lc3BhY2VzUmVzcG9uc2USLQoKbmFtZXNwYWNlcxgBIAMoCzIZLnByaXNtLmFkbWluLnYxLk5hbWVzcGFjZSIjChNHZXROYW1lc3BhY2VSZXF1ZXN0EgwKBG5hbWUYASABKAkiRAoUR2V0TmFtZXNwYWNlUmVzcG9uc2USLAoJbmFtZXNwYWNlGAEgASgLMhkucHJpc20uYWRtaW4udjEuTmFtZXNwYWNlInAKFUFwcGx5TmFtZXNwYWNlUmVxdWVzdBIuCgluYW1lc3BhY2UYASABKAsyGS5wcmlzbS5hZG1pbi52MS5OYW1lc3BhY2VIABIOCgR5YW1sGAIgASgJSAASDwoHZHJ5X3J1bhgDIAEoCEIGCgRzcGVjIlcKFkFwcGx5TmFtZXNwYWNlUmVzcG9uc2USLAoJbmFtZXNwYWNlGAEgASgLMhkucHJpc20uYWRtaW4udjEuTmFtZXNwYWNlEg8KB2NyZWF0ZWQYAiABKAgiJgoWRGVsZXRlTmFtZXNwYWNlUmVxdWVzdBIMCgRuYW1lGAEgASgJIhkKF0RlbGV0ZU5hbWVzcGFjZVJlc3BvbnNlIuEBCgdCYWNrZW5kEgwKBG5hbWUYASABKAkSDAoEdHlwZRgCIAEoCRIsCgZoZWFsdGgYAyABKA4yHC5wcmlzbS5hZG1pbi52MS5IZWFsdGhTdGF0dXMSFgoOaGVhbHRoX21lc3NhZ2UYBCABKAkSMQoOaGVhbHRoX2xhdGVuY3kYBSABKAsyGS5nb29nbGUucHJvdG9idWYuRHVyYXRpb24SKwoIcGF0dGVybnMYBiADKA4yGS5wcmlzbS5vcHRpb25zLnYxLlBhdHRlcm4SFAoMY2FwYWJpbGl0aWVzGAcgAygJIhUKE0xpc3RCYWNrZW5kc1JlcXVlc3QiQQoUTGlzdEJhY2tlbmRzUmVzcG9uc2USKQoIYmFja2VuZHMYASADKAsyFy5wcmlzbS5hZG1pbi52MS5CYWNrZW5kIjQKFVJlZ2lzdGVyU2NoZW1hUmVxdWVzdBIbChNmaWxlX2Rlc2NyaXB0b3Jfc2V0GAEgASgMIi8KFlJlZ2lzdGVyU2NoZW1hUmVzcG9uc2USFQoNbWVzc2FnZV9uYW1lcxgBIAMoCSIUChJMaXN0U2NoZW1hc1JlcXVlc3QiLAoTTGlzdFNjaGVtYXNSZXNwb25zZRIVCg1tZXNzYWdlX25hbWVzGAEgAygJIlUKElN0YXJ0U2hhZG93UmVxdWVzdBIRCgluYW1lc3BhY2UYASABKAkSLAoGc2hhZG93GAIgASgLMhwucHJpc20uYWRtaW4udjEuU2hhZG93Q29uZmlnIkMKE1N0YXJ0U2hhZG93UmVzcG9uc2USLAoJbmFtZXNwYWNlGAEgASgLMhkucHJpc20uYWRtaW4udjEuTmFtZXNwYWNlImgKFFNldFNoYWRvd01vZGVSZXF1ZXN0EhEKCW5hbWVzcGFjZRgBIAEoCRIoCgRtb2RlGAIgASgOMhoucHJpc20uYWRtaW4udjEuU2hhZG93TW9kZRITCgtzYW1wbGVfcmF0ZRgDIAEoASJFChVTZXRTaGFkb3dNb2RlUmVzcG9uc2USLAoJbmFtZXNwYWNlGAEgASgLMhkucHJpc20uYWRtaW4udjEuTmFtZXNwYWNlIisKFkdldFNoYWRvd1N0YXR1c1JlcXVlc3QSEQoJbmFtZXNwYWNlGAEgASgJIlcKDlNoYWRvd01pc21hdGNoEgoKAmlkGAEgASgJEg8KB3N1bW1hcnkYAiABKAkSKAoEdGltZRgDIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAi9QEKF0dldFNoYWRvd1N0YXR1c1Jlc3BvbnNlEiwKBnNoYWRvdxgBIAEoCzIcLnByaXNtLmFkbWluLnYxLlNoYWRvd0NvbmZpZxIRCgl3cml0ZXNfb2sYAiABKAQSFQoNd3JpdGVzX2ZhaWxlZBgDIAEoBBIWCg53cml0ZXNfZHJvcHBlZBgEIAEoBBIVCg1yZWFkc19tYXRjaGVkGAUgASgEEhgKEHJlYWRzX21pc21hdGNoZWQYBiABKAQSOQoRcmVjZW50X21pc21hdGNoZXMYByADKAsyHi5wcmlzbS5hZG1pbi52MS5TaGFkb3dNaXNtYXRjaCIpChRQcm9tb3RlU2hhZG93UmVxdWVzdBIRCgluYW1lc3BhY2UYASABKAkiRQoVUHJvbW90ZVNoYWRvd1Jlc3BvbnNlEiwKCW5hbWVzcGFjZRgBIAEoCzIZLnByaXNtLmFkbWluLnYxLk5hbWVzcGFjZSIqChVSb2xsYmFja1NoYWRvd1JlcXVlc3QSEQoJbmFtZXNwYWNlGAEgASgJIkYKFlJvbGxiYWNrU2hhZG93UmVzcG9uc2USLAoJbmFtZXNwYWNlGAEgASgLMhkucHJpc20uYWRtaW4udjEuTmFtZXNwYWNlIqQCCgtCYWNrZmlsbEpvYhIKCgJpZBgBIAEoCRIRCgluYW1lc3BhY2UYAiABKAkSLAoFc3RhdGUYAyABKA4yHS5wcmlzbS5hZG1pbi52MS5CYWNrZmlsbFN0YXRlEhYKDnJlY29yZHNfY29waWVkGAQgASgEEhQKDGJ5dGVzX2NvcGllZBgFIAEoBBIOCgZjdXJzb3IYBiABKAkSGgoScmVjb3Jkc19wZXJfc2Vjb25kGAcgASgBEg0KBWVycm9yGAggASgJEi4KCnN0YXJ0X3RpbWUYCSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi8KC3VwZGF0ZV90aW1lGAogASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCJJChRTdGFydEJhY2tmaWxsUmVxdWVzdBIRCgluYW1lc3BhY2UYASABKAkSHgoWbWF4X3JlY29yZHNfcGVyX3NlY29uZBgCIAEoDSJBChVTdGFydEJhY2tmaWxsUmVzcG9uc2USKAoDam9iGAEgASgLMhsucHJpc20uYWRtaW4udjEuQmFja2ZpbGxKb2IiIAoSR2V0QmFja2ZpbGxSZXF1ZXN0EgoKAmlkGAEgASgJIj8KE0dldEJhY2tmaWxsUmVzcG9uc2USKAoDam9iGAEgASgLMhsucHJpc20uYWRtaW4udjEuQmFja2ZpbGxKb2IiIwoVQ2FuY2VsQmFja2ZpbGxSZXF1ZXN0EgoKAmlkGAEgASgJIkIKFkNhbmNlbEJhY2tmaWxsUmVzcG9uc2USKAoDam9iGAEgASgLMhsucHJpc20uYWRtaW4udjEuQmFja2ZpbGxKb2IqYgoKU2hhZG93TW9kZRIbChdTSEFET1dfTU9ERV9VTlNQRUNJRklFRBAAEhoKFlNIQURPV19NT0RFX0RVQUxfV1JJVEUQARIbChdTSEFET1dfTU9ERV9TSEFET1dfUkVBRBACKmwKD05hbWVzcGFjZVNvdXJjZRIgChxOQU1FU1BBQ0VfU09VUkNFX1VOU1BFQ0lGSUVEEAASGwoXTkFNRVNQQUNFX1NPVVJDRV9DT05GSUcQARIaChZOQU1FU1BBQ0VfU09VUkNFX1NUT1JFEAIqZwoMSGVhbHRoU3RhdHVzEh0KGUhFQUxUSF9TVEFUVVNfVU5TUEVDSUZJRUQQABIZChVIRUFMVEhfU1RBVFVTX1NFUlZJTkcQARIdChlIRUFMVEhfU1RBVFVTX05PVF9TRVJWSU5HEAIqogEKDUJhY2tmaWxsU3RhdGUSHgoaQkFDS0ZJTExfU1RBVEVfVU5TUEVDSUZJRUQQABIaChZCQUNLRklMTF9TVEFURV9SVU5OSU5HEAESHAoYQkFDS0ZJTExfU1RBVEVfU1VDQ0VFREVEEAISGQoVQkFDS0ZJTExfU1RBVEVfRkFJTEVEEAMSHAoYQkFDS0ZJTExfU1RBVEVfQ0FOQ0VMTEVEEAQykwsKDEFkbWluU2VydmljZRJfCg5MaXN0TmFtZXNwYWNlcxIlLnByaXNtLmFkbWluLnYxLkxpc3ROYW1lc3BhY2VzUmVxdWVzdBomLnByaXNtLmFkbWluLnYxLkxpc3ROYW1lc3BhY2VzUmVzcG9uc2USWQoMR2V0TmFtZXNwYWNlEiMucHJpc20uYWRtaW4udjEuR2V0TmFtZXNwYWNlUmVxdWVzdBokLnByaXNtLmFkbWluLnYxLkdldE5hbWVzcGFjZVJlc3BvbnNlEl8KDkFwcGx5TmFtZXNwYWNlEiUucHJpc20uYWRtaW4udjEuQXBwbHlOYW1lc3BhY2VSZXF1ZXN0GiYucHJpc20uYWRtaW4udjEuQXBwbHlOYW1lc3BhY2VSZXNwb25zZRJiCg9EZWxldGVOYW1lc3BhY2USJi5wcmlzbS5hZG1pbi52MS5EZWxldGVOYW1lc3BhY2VSZXF1ZXN0GicucHJpc20uYWRtaW4udjEuRGVsZXRlTmFtZXNwYWNlUmVzcG9uc2USWQoMTGlzdEJhY2tlbmRzEiMucHJpc20uYWRtaW4udjEuTGlzdEJhY2tlbmRzUmVxdWVzdBokLnByaXNtLmFkbWluLnYxLkxpc3RCYWNrZW5kc1Jlc3BvbnNlEl8KDlJlZ2lzdGVyU2NoZW1hEiUucHJpc20uYWRtaW4udjEuUmVnaXN0ZXJTY2hlbWFSZXF1ZXN0GiYucHJpc20uYWRtaW4udjEuUmVnaXN0ZXJTY2hlbWFSZXNwb25zZRJWCgtMaXN0U2NoZW1hcxIiLnByaXNtLmFkbWluLnYxLkxpc3RTY2hlbWFzUmVxdWVzdBojLnByaXNtLmFkbWluLnYxLkxpc3RTY2hlbWFzUmVzcG9uc2USVgoLU3RhcnRTaGFkb3cSIi5wcmlzbS5hZG1pbi52MS5TdGFydFNoYWRvd1JlcXVlc3QaIy5wcmlzbS5hZG1pbi52MS5TdGFydFNoYWRvd1Jlc3BvbnNlElwKDVNldFNoYWRvd01vZGUSJC5wcmlzbS5hZG1pbi52MS5TZXRTaGFkb3dNb2RlUmVxdWVzdBolLnByaXNtLmFkbWluLnYxLlNldFNoYWRvd01vZGVSZXNwb25zZRJiCg9HZXRTaGFkb3dTdGF0dXMSJi5wcmlzbS5hZG1pbi52MS5HZXRTaGFkb3dTdGF0dXNSZXF1ZXN0GicucHJpc20uYWRtaW4udjEuR2V0U2hhZG93U3RhdHVzUmVzcG9uc2USXAoNUHJvbW90ZVNoYWRvdxIkLnByaXNtLmFkbWluLnYxLlByb21vdGVTaGFkb3dSZXF1ZXN0GiUucHJpc20uYWRtaW4udjEuUHJvbW90ZVNoYWRvd1Jlc3BvbnNlEl8KDlJvbGxiYWNrU2hhZG93EiUucHJpc20uYWRtaW4udjEuUm9sbGJhY2tTaGFkb3dSZXF1ZXN0GiYucHJpc20uYWRtaW4udjEuUm9sbGJhY2tTaGFkb3dSZXNwb25zZRJcCg1TdGFydEJhY2tmaWxsEiQucHJpc20uYWRtaW4udjEuU3RhcnRCYWNrZmlsbFJlcXVlc3QaJS5wcmlzbS5hZG1pbi52MS5TdGFydEJhY2tmaWxsUmVzcG9uc2USVgoLR2V0QmFja2ZpbGwSIi5wcmlzbS5hZG1pbi52MS5HZXRCYWNrZmlsbFJlcXVlc3QaIy5wcmlzbS5hZG1pbi52MS5HZXRCYWNrZmlsbFJlc3BvbnNlEl8KDkNhbmNlbEJhY2tmaWxsEiUucHJpc20uYWRtaW4udjEuQ2FuY2VsQmFja2ZpbGxSZXF1ZXN0GiYucHJpc20uYWRtaW4udjEuQ2FuY2VsQmFja2ZpbGxSZXNwb25zZWIGcHJvdG8z", [file_google_protobuf_duration, file_google_protobuf_timestamp, file_prism_options_v1_options]);
+  fileDesc("ChpwcmlzbS9hZG1pbi92MS9hZG1pbi5wcm90bxIOcHJpc20uYWRtaW4udjEiXgoMU2hhZG93Q29uZmlnEg8KB2JhY2tlbmQYASABKAkSKAoEbW9kZRgCIAEoDjIaLnByaXNtLmFkbWluLnYxLlNoYWRvd01vZGUSEwoLc2FtcGxlX3JhdGUYAyABKAEiOAoMQWNjZXNzUG9saWN5EgwKBHJlYWQYASADKAkSDQoFd3JpdGUYAiADKAkSCwoDcGlpGAMgAygJIi4KBkxpbWl0cxIXCg9tYXhfdmFsdWVfYnl0ZXMYASABKAQSCwoDcnBzGAIgASgNIosDCglOYW1lc3BhY2USDAoEbmFtZRgBIAEoCRIqCgdwYXR0ZXJuGAIgASgOMhkucHJpc20ub3B0aW9ucy52MS5QYXR0ZXJuEg8KB2JhY2tlbmQYAyABKAkSDgoGc2NoZW1hGAQgASgJEiwKBnNoYWRvdxgFIAEoCzIcLnByaXNtLmFkbWluLnYxLlNoYWRvd0NvbmZpZxIsCgZhY2Nlc3MYBiABKAsyHC5wcmlzbS5hZG1pbi52MS5BY2Nlc3NQb2xpY3kSJgoGbGltaXRzGAcgASgLMhYucHJpc20uYWRtaW4udjEuTGltaXRzEiwKCXJldGVudGlvbhgIIAEoCzIZLmdvb2dsZS5wcm90b2J1Zi5EdXJhdGlvbhIPCgd2ZXJzaW9uGAkgASgEEi8KC3VwZGF0ZV90aW1lGAogASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIvCgZzb3VyY2UYCyABKA4yHy5wcmlzbS5hZG1pbi52MS5OYW1lc3BhY2VTb3VyY2UiFwoVTGlzdE5hbWVzcGFjZXNSZXF1ZXN0IkcKFkxpc3ROYW1lc3BhY2VzUmVzcG9uc2USLQoKbmFtZXNwYWNlcxgBIAMoCzIZLnByaXNtLmFkbWluLnYxLk5hbWVzcGFjZSIjChNHZXROYW1lc3BhY2VSZXF1ZXN0EgwKBG5hbWUYASABKAkiRAoUR2V0TmFtZXNwYWNlUmVzcG9uc2USLAoJbmFtZXNwYWNlGAEgASgLMhkucHJpc20uYWRtaW4udjEuTmFtZXNwYWNlInAKFUFwcGx5TmFtZXNwYWNlUmVxdWVzdBIuCgluYW1lc3BhY2UYASABKAsyGS5wcmlzbS5hZG1pbi52MS5OYW1lc3BhY2VIABIOCgR5YW1sGAIgASgJSAASDwoHZHJ5X3J1bhgDIAEoCEIGCgRzcGVjIlcKFkFwcGx5TmFtZXNwYWNlUmVzcG9uc2USLAoJbmFtZXNwYWNlGAEgASgLMhkucHJpc20uYWRtaW4udjEuTmFtZXNwYWNlEg8KB2NyZWF0ZWQYAiABKAgiJgoWRGVsZXRlTmFtZXNwYWNlUmVxdWVzdBIMCgRuYW1lGAEgASgJIhkKF0RlbGV0ZU5hbWVzcGFjZVJlc3BvbnNlIuEBCgdCYWNrZW5kEgwKBG5hbWUYASABKAkSDAoEdHlwZRgCIAEoCRIsCgZoZWFsdGgYAyABKA4yHC5wcmlzbS5hZG1pbi52MS5IZWFsdGhTdGF0dXMSFgoOaGVhbHRoX21lc3NhZ2UYBCABKAkSMQoOaGVhbHRoX2xhdGVuY3kYBSABKAsyGS5nb29nbGUucHJvdG9idWYuRHVyYXRpb24SKwoIcGF0dGVybnMYBiADKA4yGS5wcmlzbS5vcHRpb25zLnYxLlBhdHRlcm4SFAoMY2FwYWJpbGl0aWVzGAcgAygJIhUKE0xpc3RCYWNrZW5kc1JlcXVlc3QiQQoUTGlzdEJhY2tlbmRzUmVzcG9uc2USKQoIYmFja2VuZHMYASADKAsyFy5wcmlzbS5hZG1pbi52MS5CYWNrZW5kIjQKFVJlZ2lzdGVyU2NoZW1hUmVxdWVzdBIbChNmaWxlX2Rlc2NyaXB0b3Jfc2V0GAEgASgMIloKFlJlZ2lzdGVyU2NoZW1hUmVzcG9uc2USFQoNbWVzc2FnZV9uYW1lcxgBIAMoCRIpCgVmaWxlcxgCIAMoCzIaLnByaXNtLmFkbWluLnYxLlNjaGVtYUZpbGUiXgoKU2NoZW1hRmlsZRIMCgRuYW1lGAEgASgJEg8KB3ZlcnNpb24YAiABKA0SMQoNcmVnaXN0ZXJfdGltZRgDIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAiFAoSTGlzdFNjaGVtYXNSZXF1ZXN0IlcKE0xpc3RTY2hlbWFzUmVzcG9uc2USFQoNbWVzc2FnZV9uYW1lcxgBIAMoCRIpCgVmaWxlcxgCIAMoCzIaLnByaXNtLmFkbWluLnYxLlNjaGVtYUZpbGUiVQoSU3RhcnRTaGFkb3dSZXF1ZXN0EhEKCW5hbWVzcGFjZRgBIAEoCRIsCgZzaGFkb3cYAiABKAsyHC5wcmlzbS5hZG1pbi52MS5TaGFkb3dDb25maWciQwoTU3RhcnRTaGFkb3dSZXNwb25zZRIsCgluYW1lc3BhY2UYASABKAsyGS5wcmlzbS5hZG1pbi52MS5OYW1lc3BhY2UiaAoUU2V0U2hhZG93TW9kZVJlcXVlc3QSEQoJbmFtZXNwYWNlGAEgASgJEigKBG1vZGUYAiABKA4yGi5wcmlzbS5hZG1pbi52MS5TaGFkb3dNb2RlEhMKC3NhbXBsZV9yYXRlGAMgASgBIkUKFVNldFNoYWRvd01vZGVSZXNwb25zZRIsCgluYW1lc3BhY2UYASABKAsyGS5wcmlzbS5hZG1pbi52MS5OYW1lc3BhY2UiKwoWR2V0U2hhZG93U3RhdHVzUmVxdWVzdBIRCgluYW1lc3BhY2UYASABKAkiVwoOU2hhZG93TWlzbWF0Y2gSCgoCaWQYASABKAkSDwoHc3VtbWFyeRgCIAEoCRIoCgR0aW1lGAMgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCL1AQoXR2V0U2hhZG93U3RhdHVzUmVzcG9uc2USLAoGc2hhZG93GAEgASgLMhwucHJpc20uYWRtaW4udjEuU2hhZG93Q29uZmlnEhEKCXdyaXRlc19vaxgCIAEoBBIVCg13cml0ZXNfZmFpbGVkGAMgASgEEhYKDndyaXRlc19kcm9wcGVkGAQgASgEEhUKDXJlYWRzX21hdGNoZWQYBSABKAQSGAoQcmVhZHNfbWlzbWF0Y2hlZBgGIAEoBBI5ChFyZWNlbnRfbWlzbWF0Y2hlcxgHIAMoCzIeLnByaXNtLmFkbWluLnYxLlNoYWRvd01pc21hdGNoIikKFFByb21vdGVTaGFkb3dSZXF1ZXN0EhEKCW5hbWVzcGFjZRgBIAEoCSJFChVQcm9tb3RlU2hhZG93UmVzcG9uc2USLAoJbmFtZXNwYWNlGAEgASgLMhkucHJpc20uYWRtaW4udjEuTmFtZXNwYWNlIioKFVJvbGxiYWNrU2hhZG93UmVxdWVzdBIRCgluYW1lc3BhY2UYASABKAkiRgoWUm9sbGJhY2tTaGFkb3dSZXNwb25zZRIsCgluYW1lc3BhY2UYASABKAsyGS5wcmlzbS5hZG1pbi52MS5OYW1lc3BhY2UipAIKC0JhY2tmaWxsSm9iEgoKAmlkGAEgASgJEhEKCW5hbWVzcGFjZRgCIAEoCRIsCgVzdGF0ZRgDIAEoDjIdLnByaXNtLmFkbWluLnYxLkJhY2tmaWxsU3RhdGUSFgoOcmVjb3Jkc19jb3BpZWQYBCABKAQSFAoMYnl0ZXNfY29waWVkGAUgASgEEg4KBmN1cnNvchgGIAEoCRIaChJyZWNvcmRzX3Blcl9zZWNvbmQYByABKAESDQoFZXJyb3IYCCABKAkSLgoKc3RhcnRfdGltZRgJIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLwoLdXBkYXRlX3RpbWUYCiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIkkKFFN0YXJ0QmFja2ZpbGxSZXF1ZXN0EhEKCW5hbWVzcGFjZRgBIAEoCRIeChZtYXhfcmVjb3Jkc19wZXJfc2Vjb25kGAIgASgNIkEKFVN0YXJ0QmFja2ZpbGxSZXNwb25zZRIoCgNqb2IYASABKAsyGy5wcmlzbS5hZG1pbi52MS5CYWNrZmlsbEpvYiIgChJHZXRCYWNrZmlsbFJlcXVlc3QSCgoCaWQYASABKAkiPwoTR2V0QmFja2ZpbGxSZXNwb25zZRIoCgNqb2IYASABKAsyGy5wcmlzbS5hZG1pbi52MS5CYWNrZmlsbEpvYiIjChVDYW5jZWxCYWNrZmlsbFJlcXVlc3QSCgoCaWQYASABKAkiQgoWQ2FuY2VsQmFja2ZpbGxSZXNwb25zZRIoCgNqb2IYASABKAsyGy5wcmlzbS5hZG1pbi52MS5CYWNrZmlsbEpvYiIPCg1XaG9BbUlSZXF1ZXN0IlMKDldob0FtSVJlc3BvbnNlEg8KB3N1YmplY3QYASABKAkSDgoGZ3JvdXBzGAIgAygJEg0KBWFkbWluGAMgASgIEhEKCWF1dGhfbW9kZRgEIAEoCSLGAQoKQXVkaXRFbnRyeRILCgNzZXEYASABKAQSKAoEdGltZRgCIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASEQoJcHJpbmNpcGFsGAMgASgJEhEKCW5hbWVzcGFjZRgEIAEoCRIKCgJpZBgFIAEoCRIOCgZmaWVsZHMYBiADKAkSMQoJb3BlcmF0aW9uGAcgASgOMh4ucHJpc20uYWRtaW4udjEuQXVkaXRPcGVyYXRpb24SDAoEaGFzaBgIIAEoCSK6AQoRUXVlcnlBdWRpdFJlcXVlc3QSEQoJbmFtZXNwYWNlGAEgASgJEhEKCXByaW5jaXBhbBgCIAEoCRIuCgpzdGFydF90aW1lGAMgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIsCghlbmRfdGltZRgEIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASDQoFbGltaXQYBSABKA0SEgoKcGFnZV90b2tlbhgGIAEoCSJaChJRdWVyeUF1ZGl0UmVzcG9uc2USKwoHZW50cmllcxgBIAMoCzIaLnByaXNtLmFkbWluLnYxLkF1ZGl0RW50cnkSFwoPbmV4dF9wYWdlX3Rva2VuGAIgASgJIhQKElZlcmlmeUF1ZGl0UmVxdWVzdCJiChNWZXJpZnlBdWRpdFJlc3BvbnNlEgoKAm9rGAEgASgIEhcKD2VudHJpZXNfY2hlY2tlZBgCIAEoBBIVCg1maXJzdF9iYWRfc2VxGAMgASgEEg8KB3Byb2JsZW0YBCABKAkiJQoQUm90YXRlS2V5UmVxdWVzdBIRCgluYW1lc3BhY2UYASABKAkiPQoRUm90YXRlS2V5UmVzcG9uc2USDgoGa2V5X2lkGAEgASgJEhgKEHByZXZpb3VzX2tleV9pZHMYAiADKAkiowIKDFJlRW5jcnlwdEpvYhIKCgJpZBgBIAEoCRIRCgluYW1lc3BhY2UYAiABKAkSJwoFc3RhdGUYAyABKA4yGC5wcmlzbS5hZG1pbi52MS5Kb2JTdGF0ZRIOCgZrZXlfaWQYBCABKAkSFAoMcmVjb3Jkc19kb25lGAUgASgEEhkKEXJlY29yZHNfcmV3cml0dGVuGAYgASgEEhoKEnJlY29yZHNfcGVyX3NlY29uZBgHIAEoARINCgVlcnJvchgIIAEoCRIuCgpzdGFydF90aW1lGAkgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIvCgt1cGRhdGVfdGltZRgKIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAiKgoVU3RhcnRSZUVuY3J5cHRSZXF1ZXN0EhEKCW5hbWVzcGFjZRgBIAEoCSJDChZTdGFydFJlRW5jcnlwdFJlc3BvbnNlEikKA2pvYhgBIAEoCzIcLnByaXNtLmFkbWluLnYxLlJlRW5jcnlwdEpvYiIhChNHZXRSZUVuY3J5cHRSZXF1ZXN0EgoKAmlkGAEgASgJIkEKFEdldFJlRW5jcnlwdFJlc3BvbnNlEikKA2pvYhgBIAEoCzIcLnByaXNtLmFkbWluLnYxLlJlRW5jcnlwdEpvYipiCgpTaGFkb3dNb2RlEhsKF1NIQURPV19NT0RFX1VOU1BFQ0lGSUVEEAASGgoWU0hBRE9XX01PREVfRFVBTF9XUklURRABEhsKF1NIQURPV19NT0RFX1NIQURPV19SRUFEEAIqbAoPTmFtZXNwYWNlU291cmNlEiAKHE5BTUVTUEFDRV9TT1VSQ0VfVU5TUEVDSUZJRUQQABIbChdOQU1FU1BBQ0VfU09VUkNFX0NPTkZJRxABEhoKFk5BTUVTUEFDRV9TT1VSQ0VfU1RPUkUQAipnCgxIZWFsdGhTdGF0dXMSHQoZSEVBTFRIX1NUQVRVU19VTlNQRUNJRklFRBAAEhkKFUhFQUxUSF9TVEFUVVNfU0VSVklORxABEh0KGUhFQUxUSF9TVEFUVVNfTk9UX1NFUlZJTkcQAiqiAQoNQmFja2ZpbGxTdGF0ZRIeChpCQUNLRklMTF9TVEFURV9VTlNQRUNJRklFRBAAEhoKFkJBQ0tGSUxMX1NUQVRFX1JVTk5JTkcQARIcChhCQUNLRklMTF9TVEFURV9TVUNDRUVERUQQAhIZChVCQUNLRklMTF9TVEFURV9GQUlMRUQQAxIcChhCQUNLRklMTF9TVEFURV9DQU5DRUxMRUQQBCpmCg5BdWRpdE9wZXJhdGlvbhIfChtBVURJVF9PUEVSQVRJT05fVU5TUEVDSUZJRUQQABIYChRBVURJVF9PUEVSQVRJT05fUkVBRBABEhkKFUFVRElUX09QRVJBVElPTl9XUklURRACKoQBCghKb2JTdGF0ZRIZChVKT0JfU1RBVEVfVU5TUEVDSUZJRUQQABIVChFKT0JfU1RBVEVfUlVOTklORxABEhcKE0pPQl9TVEFURV9TVUNDRUVERUQQAhIUChBKT0JfU1RBVEVfRkFJTEVEEAMSFwoTSk9CX1NUQVRFX0NBTkNFTExFRBAEMpcPCgxBZG1pblNlcnZpY2USXwoOTGlzdE5hbWVzcGFjZXMSJS5wcmlzbS5hZG1pbi52MS5MaXN0TmFtZXNwYWNlc1JlcXVlc3QaJi5wcmlzbS5hZG1pbi52MS5MaXN0TmFtZXNwYWNlc1Jlc3BvbnNlElkKDEdldE5hbWVzcGFjZRIjLnByaXNtLmFkbWluLnYxLkdldE5hbWVzcGFjZVJlcXVlc3QaJC5wcmlzbS5hZG1pbi52MS5HZXROYW1lc3BhY2VSZXNwb25zZRJfCg5BcHBseU5hbWVzcGFjZRIlLnByaXNtLmFkbWluLnYxLkFwcGx5TmFtZXNwYWNlUmVxdWVzdBomLnByaXNtLmFkbWluLnYxLkFwcGx5TmFtZXNwYWNlUmVzcG9uc2USYgoPRGVsZXRlTmFtZXNwYWNlEiYucHJpc20uYWRtaW4udjEuRGVsZXRlTmFtZXNwYWNlUmVxdWVzdBonLnByaXNtLmFkbWluLnYxLkRlbGV0ZU5hbWVzcGFjZVJlc3BvbnNlElkKDExpc3RCYWNrZW5kcxIjLnByaXNtLmFkbWluLnYxLkxpc3RCYWNrZW5kc1JlcXVlc3QaJC5wcmlzbS5hZG1pbi52MS5MaXN0QmFja2VuZHNSZXNwb25zZRJfCg5SZWdpc3RlclNjaGVtYRIlLnByaXNtLmFkbWluLnYxLlJlZ2lzdGVyU2NoZW1hUmVxdWVzdBomLnByaXNtLmFkbWluLnYxLlJlZ2lzdGVyU2NoZW1hUmVzcG9uc2USVgoLTGlzdFNjaGVtYXMSIi5wcmlzbS5hZG1pbi52MS5MaXN0U2NoZW1hc1JlcXVlc3QaIy5wcmlzbS5hZG1pbi52MS5MaXN0U2NoZW1hc1Jlc3BvbnNlElYKC1N0YXJ0U2hhZG93EiIucHJpc20uYWRtaW4udjEuU3RhcnRTaGFkb3dSZXF1ZXN0GiMucHJpc20uYWRtaW4udjEuU3RhcnRTaGFkb3dSZXNwb25zZRJcCg1TZXRTaGFkb3dNb2RlEiQucHJpc20uYWRtaW4udjEuU2V0U2hhZG93TW9kZVJlcXVlc3QaJS5wcmlzbS5hZG1pbi52MS5TZXRTaGFkb3dNb2RlUmVzcG9uc2USYgoPR2V0U2hhZG93U3RhdHVzEiYucHJpc20uYWRtaW4udjEuR2V0U2hhZG93U3RhdHVzUmVxdWVzdBonLnByaXNtLmFkbWluLnYxLkdldFNoYWRvd1N0YXR1c1Jlc3BvbnNlElwKDVByb21vdGVTaGFkb3cSJC5wcmlzbS5hZG1pbi52MS5Qcm9tb3RlU2hhZG93UmVxdWVzdBolLnByaXNtLmFkbWluLnYxLlByb21vdGVTaGFkb3dSZXNwb25zZRJfCg5Sb2xsYmFja1NoYWRvdxIlLnByaXNtLmFkbWluLnYxLlJvbGxiYWNrU2hhZG93UmVxdWVzdBomLnByaXNtLmFkbWluLnYxLlJvbGxiYWNrU2hhZG93UmVzcG9uc2USXAoNU3RhcnRCYWNrZmlsbBIkLnByaXNtLmFkbWluLnYxLlN0YXJ0QmFja2ZpbGxSZXF1ZXN0GiUucHJpc20uYWRtaW4udjEuU3RhcnRCYWNrZmlsbFJlc3BvbnNlElYKC0dldEJhY2tmaWxsEiIucHJpc20uYWRtaW4udjEuR2V0QmFja2ZpbGxSZXF1ZXN0GiMucHJpc20uYWRtaW4udjEuR2V0QmFja2ZpbGxSZXNwb25zZRJfCg5DYW5jZWxCYWNrZmlsbBIlLnByaXNtLmFkbWluLnYxLkNhbmNlbEJhY2tmaWxsUmVxdWVzdBomLnByaXNtLmFkbWluLnYxLkNhbmNlbEJhY2tmaWxsUmVzcG9uc2USRwoGV2hvQW1JEh0ucHJpc20uYWRtaW4udjEuV2hvQW1JUmVxdWVzdBoeLnByaXNtLmFkbWluLnYxLldob0FtSVJlc3BvbnNlElMKClF1ZXJ5QXVkaXQSIS5wcmlzbS5hZG1pbi52MS5RdWVyeUF1ZGl0UmVxdWVzdBoiLnByaXNtLmFkbWluLnYxLlF1ZXJ5QXVkaXRSZXNwb25zZRJWCgtWZXJpZnlBdWRpdBIiLnByaXNtLmFkbWluLnYxLlZlcmlmeUF1ZGl0UmVxdWVzdBojLnByaXNtLmFkbWluLnYxLlZlcmlmeUF1ZGl0UmVzcG9uc2USUAoJUm90YXRlS2V5EiAucHJpc20uYWRtaW4udjEuUm90YXRlS2V5UmVxdWVzdBohLnByaXNtLmFkbWluLnYxLlJvdGF0ZUtleVJlc3BvbnNlEl8KDlN0YXJ0UmVFbmNyeXB0EiUucHJpc20uYWRtaW4udjEuU3RhcnRSZUVuY3J5cHRSZXF1ZXN0GiYucHJpc20uYWRtaW4udjEuU3RhcnRSZUVuY3J5cHRSZXNwb25zZRJZCgxHZXRSZUVuY3J5cHQSIy5wcmlzbS5hZG1pbi52MS5HZXRSZUVuY3J5cHRSZXF1ZXN0GiQucHJpc20uYWRtaW4udjEuR2V0UmVFbmNyeXB0UmVzcG9uc2ViBnByb3RvMw", [file_google_protobuf_duration, file_google_protobuf_timestamp, file_prism_options_v1_options]);
 
 /**
  * @generated from message prism.admin.v1.ShadowConfig
@@ -435,6 +435,13 @@ export type RegisterSchemaResponse = Message<"prism.admin.v1.RegisterSchemaRespo
    * @generated from field: repeated string message_names = 1;
    */
   messageNames: string[];
+
+  /**
+   * Version of each file registered by this call, in the order of the set.
+   *
+   * @generated from field: repeated prism.admin.v1.SchemaFile files = 2;
+   */
+  files: SchemaFile[];
 };
 
 /**
@@ -443,6 +450,37 @@ export type RegisterSchemaResponse = Message<"prism.admin.v1.RegisterSchemaRespo
  */
 export const RegisterSchemaResponseSchema: GenMessage<RegisterSchemaResponse> = /*@__PURE__*/
   messageDesc(file_prism_admin_v1_admin, 16);
+
+/**
+ * @generated from message prism.admin.v1.SchemaFile
+ */
+export type SchemaFile = Message<"prism.admin.v1.SchemaFile"> & {
+  /**
+   * The .proto file name, e.g. "acme/v1/user_profile.proto".
+   *
+   * @generated from field: string name = 1;
+   */
+  name: string;
+
+  /**
+   * 1 for the first registration; a new version when the file changed compatibly.
+   *
+   * @generated from field: uint32 version = 2;
+   */
+  version: number;
+
+  /**
+   * @generated from field: google.protobuf.Timestamp register_time = 3;
+   */
+  registerTime?: Timestamp | undefined;
+};
+
+/**
+ * Describes the message prism.admin.v1.SchemaFile.
+ * Use `create(SchemaFileSchema)` to create a new message.
+ */
+export const SchemaFileSchema: GenMessage<SchemaFile> = /*@__PURE__*/
+  messageDesc(file_prism_admin_v1_admin, 17);
 
 /**
  * @generated from message prism.admin.v1.ListSchemasRequest
@@ -455,7 +493,7 @@ export type ListSchemasRequest = Message<"prism.admin.v1.ListSchemasRequest"> & 
  * Use `create(ListSchemasRequestSchema)` to create a new message.
  */
 export const ListSchemasRequestSchema: GenMessage<ListSchemasRequest> = /*@__PURE__*/
-  messageDesc(file_prism_admin_v1_admin, 17);
+  messageDesc(file_prism_admin_v1_admin, 18);
 
 /**
  * @generated from message prism.admin.v1.ListSchemasResponse
@@ -465,6 +503,11 @@ export type ListSchemasResponse = Message<"prism.admin.v1.ListSchemasResponse"> 
    * @generated from field: repeated string message_names = 1;
    */
   messageNames: string[];
+
+  /**
+   * @generated from field: repeated prism.admin.v1.SchemaFile files = 2;
+   */
+  files: SchemaFile[];
 };
 
 /**
@@ -472,7 +515,7 @@ export type ListSchemasResponse = Message<"prism.admin.v1.ListSchemasResponse"> 
  * Use `create(ListSchemasResponseSchema)` to create a new message.
  */
 export const ListSchemasResponseSchema: GenMessage<ListSchemasResponse> = /*@__PURE__*/
-  messageDesc(file_prism_admin_v1_admin, 18);
+  messageDesc(file_prism_admin_v1_admin, 19);
 
 /**
  * @generated from message prism.admin.v1.StartShadowRequest
@@ -494,7 +537,7 @@ export type StartShadowRequest = Message<"prism.admin.v1.StartShadowRequest"> & 
  * Use `create(StartShadowRequestSchema)` to create a new message.
  */
 export const StartShadowRequestSchema: GenMessage<StartShadowRequest> = /*@__PURE__*/
-  messageDesc(file_prism_admin_v1_admin, 19);
+  messageDesc(file_prism_admin_v1_admin, 20);
 
 /**
  * @generated from message prism.admin.v1.StartShadowResponse
@@ -511,7 +554,7 @@ export type StartShadowResponse = Message<"prism.admin.v1.StartShadowResponse"> 
  * Use `create(StartShadowResponseSchema)` to create a new message.
  */
 export const StartShadowResponseSchema: GenMessage<StartShadowResponse> = /*@__PURE__*/
-  messageDesc(file_prism_admin_v1_admin, 20);
+  messageDesc(file_prism_admin_v1_admin, 21);
 
 /**
  * @generated from message prism.admin.v1.SetShadowModeRequest
@@ -538,7 +581,7 @@ export type SetShadowModeRequest = Message<"prism.admin.v1.SetShadowModeRequest"
  * Use `create(SetShadowModeRequestSchema)` to create a new message.
  */
 export const SetShadowModeRequestSchema: GenMessage<SetShadowModeRequest> = /*@__PURE__*/
-  messageDesc(file_prism_admin_v1_admin, 21);
+  messageDesc(file_prism_admin_v1_admin, 22);
 
 /**
  * @generated from message prism.admin.v1.SetShadowModeResponse
@@ -555,7 +598,7 @@ export type SetShadowModeResponse = Message<"prism.admin.v1.SetShadowModeRespons
  * Use `create(SetShadowModeResponseSchema)` to create a new message.
  */
 export const SetShadowModeResponseSchema: GenMessage<SetShadowModeResponse> = /*@__PURE__*/
-  messageDesc(file_prism_admin_v1_admin, 22);
+  messageDesc(file_prism_admin_v1_admin, 23);
 
 /**
  * @generated from message prism.admin.v1.GetShadowStatusRequest
@@ -572,7 +615,7 @@ export type GetShadowStatusRequest = Message<"prism.admin.v1.GetShadowStatusRequ
  * Use `create(GetShadowStatusRequestSchema)` to create a new message.
  */
 export const GetShadowStatusRequestSchema: GenMessage<GetShadowStatusRequest> = /*@__PURE__*/
-  messageDesc(file_prism_admin_v1_admin, 23);
+  messageDesc(file_prism_admin_v1_admin, 24);
 
 /**
  * @generated from message prism.admin.v1.ShadowMismatch
@@ -599,7 +642,7 @@ export type ShadowMismatch = Message<"prism.admin.v1.ShadowMismatch"> & {
  * Use `create(ShadowMismatchSchema)` to create a new message.
  */
 export const ShadowMismatchSchema: GenMessage<ShadowMismatch> = /*@__PURE__*/
-  messageDesc(file_prism_admin_v1_admin, 24);
+  messageDesc(file_prism_admin_v1_admin, 25);
 
 /**
  * @generated from message prism.admin.v1.GetShadowStatusResponse
@@ -646,7 +689,7 @@ export type GetShadowStatusResponse = Message<"prism.admin.v1.GetShadowStatusRes
  * Use `create(GetShadowStatusResponseSchema)` to create a new message.
  */
 export const GetShadowStatusResponseSchema: GenMessage<GetShadowStatusResponse> = /*@__PURE__*/
-  messageDesc(file_prism_admin_v1_admin, 25);
+  messageDesc(file_prism_admin_v1_admin, 26);
 
 /**
  * @generated from message prism.admin.v1.PromoteShadowRequest
@@ -663,7 +706,7 @@ export type PromoteShadowRequest = Message<"prism.admin.v1.PromoteShadowRequest"
  * Use `create(PromoteShadowRequestSchema)` to create a new message.
  */
 export const PromoteShadowRequestSchema: GenMessage<PromoteShadowRequest> = /*@__PURE__*/
-  messageDesc(file_prism_admin_v1_admin, 26);
+  messageDesc(file_prism_admin_v1_admin, 27);
 
 /**
  * @generated from message prism.admin.v1.PromoteShadowResponse
@@ -680,7 +723,7 @@ export type PromoteShadowResponse = Message<"prism.admin.v1.PromoteShadowRespons
  * Use `create(PromoteShadowResponseSchema)` to create a new message.
  */
 export const PromoteShadowResponseSchema: GenMessage<PromoteShadowResponse> = /*@__PURE__*/
-  messageDesc(file_prism_admin_v1_admin, 27);
+  messageDesc(file_prism_admin_v1_admin, 28);
 
 /**
  * @generated from message prism.admin.v1.RollbackShadowRequest
@@ -697,7 +740,7 @@ export type RollbackShadowRequest = Message<"prism.admin.v1.RollbackShadowReques
  * Use `create(RollbackShadowRequestSchema)` to create a new message.
  */
 export const RollbackShadowRequestSchema: GenMessage<RollbackShadowRequest> = /*@__PURE__*/
-  messageDesc(file_prism_admin_v1_admin, 28);
+  messageDesc(file_prism_admin_v1_admin, 29);
 
 /**
  * @generated from message prism.admin.v1.RollbackShadowResponse
@@ -714,7 +757,7 @@ export type RollbackShadowResponse = Message<"prism.admin.v1.RollbackShadowRespo
  * Use `create(RollbackShadowResponseSchema)` to create a new message.
  */
 export const RollbackShadowResponseSchema: GenMessage<RollbackShadowResponse> = /*@__PURE__*/
-  messageDesc(file_prism_admin_v1_admin, 29);
+  messageDesc(file_prism_admin_v1_admin, 30);
 
 /**
  * @generated from message prism.admin.v1.BackfillJob
@@ -778,7 +821,7 @@ export type BackfillJob = Message<"prism.admin.v1.BackfillJob"> & {
  * Use `create(BackfillJobSchema)` to create a new message.
  */
 export const BackfillJobSchema: GenMessage<BackfillJob> = /*@__PURE__*/
-  messageDesc(file_prism_admin_v1_admin, 30);
+  messageDesc(file_prism_admin_v1_admin, 31);
 
 /**
  * @generated from message prism.admin.v1.StartBackfillRequest
@@ -802,7 +845,7 @@ export type StartBackfillRequest = Message<"prism.admin.v1.StartBackfillRequest"
  * Use `create(StartBackfillRequestSchema)` to create a new message.
  */
 export const StartBackfillRequestSchema: GenMessage<StartBackfillRequest> = /*@__PURE__*/
-  messageDesc(file_prism_admin_v1_admin, 31);
+  messageDesc(file_prism_admin_v1_admin, 32);
 
 /**
  * @generated from message prism.admin.v1.StartBackfillResponse
@@ -819,7 +862,7 @@ export type StartBackfillResponse = Message<"prism.admin.v1.StartBackfillRespons
  * Use `create(StartBackfillResponseSchema)` to create a new message.
  */
 export const StartBackfillResponseSchema: GenMessage<StartBackfillResponse> = /*@__PURE__*/
-  messageDesc(file_prism_admin_v1_admin, 32);
+  messageDesc(file_prism_admin_v1_admin, 33);
 
 /**
  * @generated from message prism.admin.v1.GetBackfillRequest
@@ -836,7 +879,7 @@ export type GetBackfillRequest = Message<"prism.admin.v1.GetBackfillRequest"> & 
  * Use `create(GetBackfillRequestSchema)` to create a new message.
  */
 export const GetBackfillRequestSchema: GenMessage<GetBackfillRequest> = /*@__PURE__*/
-  messageDesc(file_prism_admin_v1_admin, 33);
+  messageDesc(file_prism_admin_v1_admin, 34);
 
 /**
  * @generated from message prism.admin.v1.GetBackfillResponse
@@ -853,7 +896,7 @@ export type GetBackfillResponse = Message<"prism.admin.v1.GetBackfillResponse"> 
  * Use `create(GetBackfillResponseSchema)` to create a new message.
  */
 export const GetBackfillResponseSchema: GenMessage<GetBackfillResponse> = /*@__PURE__*/
-  messageDesc(file_prism_admin_v1_admin, 34);
+  messageDesc(file_prism_admin_v1_admin, 35);
 
 /**
  * @generated from message prism.admin.v1.CancelBackfillRequest
@@ -870,7 +913,7 @@ export type CancelBackfillRequest = Message<"prism.admin.v1.CancelBackfillReques
  * Use `create(CancelBackfillRequestSchema)` to create a new message.
  */
 export const CancelBackfillRequestSchema: GenMessage<CancelBackfillRequest> = /*@__PURE__*/
-  messageDesc(file_prism_admin_v1_admin, 35);
+  messageDesc(file_prism_admin_v1_admin, 36);
 
 /**
  * @generated from message prism.admin.v1.CancelBackfillResponse
@@ -887,7 +930,410 @@ export type CancelBackfillResponse = Message<"prism.admin.v1.CancelBackfillRespo
  * Use `create(CancelBackfillResponseSchema)` to create a new message.
  */
 export const CancelBackfillResponseSchema: GenMessage<CancelBackfillResponse> = /*@__PURE__*/
-  messageDesc(file_prism_admin_v1_admin, 36);
+  messageDesc(file_prism_admin_v1_admin, 37);
+
+/**
+ * @generated from message prism.admin.v1.WhoAmIRequest
+ */
+export type WhoAmIRequest = Message<"prism.admin.v1.WhoAmIRequest"> & {
+};
+
+/**
+ * Describes the message prism.admin.v1.WhoAmIRequest.
+ * Use `create(WhoAmIRequestSchema)` to create a new message.
+ */
+export const WhoAmIRequestSchema: GenMessage<WhoAmIRequest> = /*@__PURE__*/
+  messageDesc(file_prism_admin_v1_admin, 38);
+
+/**
+ * @generated from message prism.admin.v1.WhoAmIResponse
+ */
+export type WhoAmIResponse = Message<"prism.admin.v1.WhoAmIResponse"> & {
+  /**
+   * @generated from field: string subject = 1;
+   */
+  subject: string;
+
+  /**
+   * @generated from field: repeated string groups = 2;
+   */
+  groups: string[];
+
+  /**
+   * May call the admin RPCs (member of an admin group, or auth mode none).
+   *
+   * @generated from field: bool admin = 3;
+   */
+  admin: boolean;
+
+  /**
+   * none | oidc | mtls
+   *
+   * @generated from field: string auth_mode = 4;
+   */
+  authMode: string;
+};
+
+/**
+ * Describes the message prism.admin.v1.WhoAmIResponse.
+ * Use `create(WhoAmIResponseSchema)` to create a new message.
+ */
+export const WhoAmIResponseSchema: GenMessage<WhoAmIResponse> = /*@__PURE__*/
+  messageDesc(file_prism_admin_v1_admin, 39);
+
+/**
+ * @generated from message prism.admin.v1.AuditEntry
+ */
+export type AuditEntry = Message<"prism.admin.v1.AuditEntry"> & {
+  /**
+   * Position in the log, from 1, without gaps.
+   *
+   * @generated from field: uint64 seq = 1;
+   */
+  seq: bigint;
+
+  /**
+   * @generated from field: google.protobuf.Timestamp time = 2;
+   */
+  time?: Timestamp | undefined;
+
+  /**
+   * "user:SUBJECT", "service:SUBJECT" or "anonymous".
+   *
+   * @generated from field: string principal = 3;
+   */
+  principal: string;
+
+  /**
+   * @generated from field: string namespace = 4;
+   */
+  namespace: string;
+
+  /**
+   * The record id (KeyValue) or series id (TimeSeries).
+   *
+   * @generated from field: string id = 5;
+   */
+  id: string;
+
+  /**
+   * Audited field paths touched, e.g. "email".
+   *
+   * @generated from field: repeated string fields = 6;
+   */
+  fields: string[];
+
+  /**
+   * @generated from field: prism.admin.v1.AuditOperation operation = 7;
+   */
+  operation: AuditOperation;
+
+  /**
+   * Hex SHA-256 over the previous entry's hash and this entry's canonical form.
+   *
+   * @generated from field: string hash = 8;
+   */
+  hash: string;
+};
+
+/**
+ * Describes the message prism.admin.v1.AuditEntry.
+ * Use `create(AuditEntrySchema)` to create a new message.
+ */
+export const AuditEntrySchema: GenMessage<AuditEntry> = /*@__PURE__*/
+  messageDesc(file_prism_admin_v1_admin, 40);
+
+/**
+ * @generated from message prism.admin.v1.QueryAuditRequest
+ */
+export type QueryAuditRequest = Message<"prism.admin.v1.QueryAuditRequest"> & {
+  /**
+   * Filters; empty = any.
+   *
+   * @generated from field: string namespace = 1;
+   */
+  namespace: string;
+
+  /**
+   * @generated from field: string principal = 2;
+   */
+  principal: string;
+
+  /**
+   * @generated from field: google.protobuf.Timestamp start_time = 3;
+   */
+  startTime?: Timestamp | undefined;
+
+  /**
+   * @generated from field: google.protobuf.Timestamp end_time = 4;
+   */
+  endTime?: Timestamp | undefined;
+
+  /**
+   * At most this many entries (server default 100, capped at 1000).
+   *
+   * @generated from field: uint32 limit = 5;
+   */
+  limit: number;
+
+  /**
+   * @generated from field: string page_token = 6;
+   */
+  pageToken: string;
+};
+
+/**
+ * Describes the message prism.admin.v1.QueryAuditRequest.
+ * Use `create(QueryAuditRequestSchema)` to create a new message.
+ */
+export const QueryAuditRequestSchema: GenMessage<QueryAuditRequest> = /*@__PURE__*/
+  messageDesc(file_prism_admin_v1_admin, 41);
+
+/**
+ * @generated from message prism.admin.v1.QueryAuditResponse
+ */
+export type QueryAuditResponse = Message<"prism.admin.v1.QueryAuditResponse"> & {
+  /**
+   * @generated from field: repeated prism.admin.v1.AuditEntry entries = 1;
+   */
+  entries: AuditEntry[];
+
+  /**
+   * @generated from field: string next_page_token = 2;
+   */
+  nextPageToken: string;
+};
+
+/**
+ * Describes the message prism.admin.v1.QueryAuditResponse.
+ * Use `create(QueryAuditResponseSchema)` to create a new message.
+ */
+export const QueryAuditResponseSchema: GenMessage<QueryAuditResponse> = /*@__PURE__*/
+  messageDesc(file_prism_admin_v1_admin, 42);
+
+/**
+ * @generated from message prism.admin.v1.VerifyAuditRequest
+ */
+export type VerifyAuditRequest = Message<"prism.admin.v1.VerifyAuditRequest"> & {
+};
+
+/**
+ * Describes the message prism.admin.v1.VerifyAuditRequest.
+ * Use `create(VerifyAuditRequestSchema)` to create a new message.
+ */
+export const VerifyAuditRequestSchema: GenMessage<VerifyAuditRequest> = /*@__PURE__*/
+  messageDesc(file_prism_admin_v1_admin, 43);
+
+/**
+ * @generated from message prism.admin.v1.VerifyAuditResponse
+ */
+export type VerifyAuditResponse = Message<"prism.admin.v1.VerifyAuditResponse"> & {
+  /**
+   * @generated from field: bool ok = 1;
+   */
+  ok: boolean;
+
+  /**
+   * @generated from field: uint64 entries_checked = 2;
+   */
+  entriesChecked: bigint;
+
+  /**
+   * 0 when ok.
+   *
+   * @generated from field: uint64 first_bad_seq = 3;
+   */
+  firstBadSeq: bigint;
+
+  /**
+   * @generated from field: string problem = 4;
+   */
+  problem: string;
+};
+
+/**
+ * Describes the message prism.admin.v1.VerifyAuditResponse.
+ * Use `create(VerifyAuditResponseSchema)` to create a new message.
+ */
+export const VerifyAuditResponseSchema: GenMessage<VerifyAuditResponse> = /*@__PURE__*/
+  messageDesc(file_prism_admin_v1_admin, 44);
+
+/**
+ * @generated from message prism.admin.v1.RotateKeyRequest
+ */
+export type RotateKeyRequest = Message<"prism.admin.v1.RotateKeyRequest"> & {
+  /**
+   * @generated from field: string namespace = 1;
+   */
+  namespace: string;
+};
+
+/**
+ * Describes the message prism.admin.v1.RotateKeyRequest.
+ * Use `create(RotateKeyRequestSchema)` to create a new message.
+ */
+export const RotateKeyRequestSchema: GenMessage<RotateKeyRequest> = /*@__PURE__*/
+  messageDesc(file_prism_admin_v1_admin, 45);
+
+/**
+ * @generated from message prism.admin.v1.RotateKeyResponse
+ */
+export type RotateKeyResponse = Message<"prism.admin.v1.RotateKeyResponse"> & {
+  /**
+   * The data key new writes use from now on.
+   *
+   * @generated from field: string key_id = 1;
+   */
+  keyId: string;
+
+  /**
+   * Keys still needed to read old data.
+   *
+   * @generated from field: repeated string previous_key_ids = 2;
+   */
+  previousKeyIds: string[];
+};
+
+/**
+ * Describes the message prism.admin.v1.RotateKeyResponse.
+ * Use `create(RotateKeyResponseSchema)` to create a new message.
+ */
+export const RotateKeyResponseSchema: GenMessage<RotateKeyResponse> = /*@__PURE__*/
+  messageDesc(file_prism_admin_v1_admin, 46);
+
+/**
+ * @generated from message prism.admin.v1.ReEncryptJob
+ */
+export type ReEncryptJob = Message<"prism.admin.v1.ReEncryptJob"> & {
+  /**
+   * @generated from field: string id = 1;
+   */
+  id: string;
+
+  /**
+   * @generated from field: string namespace = 2;
+   */
+  namespace: string;
+
+  /**
+   * @generated from field: prism.admin.v1.JobState state = 3;
+   */
+  state: JobState;
+
+  /**
+   * The data key values are rewritten under.
+   *
+   * @generated from field: string key_id = 4;
+   */
+  keyId: string;
+
+  /**
+   * @generated from field: uint64 records_done = 5;
+   */
+  recordsDone: bigint;
+
+  /**
+   * Records rewritten because they used an older key.
+   *
+   * @generated from field: uint64 records_rewritten = 6;
+   */
+  recordsRewritten: bigint;
+
+  /**
+   * @generated from field: double records_per_second = 7;
+   */
+  recordsPerSecond: number;
+
+  /**
+   * @generated from field: string error = 8;
+   */
+  error: string;
+
+  /**
+   * @generated from field: google.protobuf.Timestamp start_time = 9;
+   */
+  startTime?: Timestamp | undefined;
+
+  /**
+   * @generated from field: google.protobuf.Timestamp update_time = 10;
+   */
+  updateTime?: Timestamp | undefined;
+};
+
+/**
+ * Describes the message prism.admin.v1.ReEncryptJob.
+ * Use `create(ReEncryptJobSchema)` to create a new message.
+ */
+export const ReEncryptJobSchema: GenMessage<ReEncryptJob> = /*@__PURE__*/
+  messageDesc(file_prism_admin_v1_admin, 47);
+
+/**
+ * @generated from message prism.admin.v1.StartReEncryptRequest
+ */
+export type StartReEncryptRequest = Message<"prism.admin.v1.StartReEncryptRequest"> & {
+  /**
+   * @generated from field: string namespace = 1;
+   */
+  namespace: string;
+};
+
+/**
+ * Describes the message prism.admin.v1.StartReEncryptRequest.
+ * Use `create(StartReEncryptRequestSchema)` to create a new message.
+ */
+export const StartReEncryptRequestSchema: GenMessage<StartReEncryptRequest> = /*@__PURE__*/
+  messageDesc(file_prism_admin_v1_admin, 48);
+
+/**
+ * @generated from message prism.admin.v1.StartReEncryptResponse
+ */
+export type StartReEncryptResponse = Message<"prism.admin.v1.StartReEncryptResponse"> & {
+  /**
+   * @generated from field: prism.admin.v1.ReEncryptJob job = 1;
+   */
+  job?: ReEncryptJob | undefined;
+};
+
+/**
+ * Describes the message prism.admin.v1.StartReEncryptResponse.
+ * Use `create(StartReEncryptResponseSchema)` to create a new message.
+ */
+export const StartReEncryptResponseSchema: GenMessage<StartReEncryptResponse> = /*@__PURE__*/
+  messageDesc(file_prism_admin_v1_admin, 49);
+
+/**
+ * @generated from message prism.admin.v1.GetReEncryptRequest
+ */
+export type GetReEncryptRequest = Message<"prism.admin.v1.GetReEncryptRequest"> & {
+  /**
+   * @generated from field: string id = 1;
+   */
+  id: string;
+};
+
+/**
+ * Describes the message prism.admin.v1.GetReEncryptRequest.
+ * Use `create(GetReEncryptRequestSchema)` to create a new message.
+ */
+export const GetReEncryptRequestSchema: GenMessage<GetReEncryptRequest> = /*@__PURE__*/
+  messageDesc(file_prism_admin_v1_admin, 50);
+
+/**
+ * @generated from message prism.admin.v1.GetReEncryptResponse
+ */
+export type GetReEncryptResponse = Message<"prism.admin.v1.GetReEncryptResponse"> & {
+  /**
+   * @generated from field: prism.admin.v1.ReEncryptJob job = 1;
+   */
+  job?: ReEncryptJob | undefined;
+};
+
+/**
+ * Describes the message prism.admin.v1.GetReEncryptResponse.
+ * Use `create(GetReEncryptResponseSchema)` to create a new message.
+ */
+export const GetReEncryptResponseSchema: GenMessage<GetReEncryptResponse> = /*@__PURE__*/
+  messageDesc(file_prism_admin_v1_admin, 51);
 
 /**
  * @generated from enum prism.admin.v1.ShadowMode
@@ -1006,6 +1452,68 @@ export enum BackfillState {
  */
 export const BackfillStateSchema: GenEnum<BackfillState> = /*@__PURE__*/
   enumDesc(file_prism_admin_v1_admin, 3);
+
+/**
+ * @generated from enum prism.admin.v1.AuditOperation
+ */
+export enum AuditOperation {
+  /**
+   * @generated from enum value: AUDIT_OPERATION_UNSPECIFIED = 0;
+   */
+  UNSPECIFIED = 0,
+
+  /**
+   * @generated from enum value: AUDIT_OPERATION_READ = 1;
+   */
+  READ = 1,
+
+  /**
+   * @generated from enum value: AUDIT_OPERATION_WRITE = 2;
+   */
+  WRITE = 2,
+}
+
+/**
+ * Describes the enum prism.admin.v1.AuditOperation.
+ */
+export const AuditOperationSchema: GenEnum<AuditOperation> = /*@__PURE__*/
+  enumDesc(file_prism_admin_v1_admin, 4);
+
+/**
+ * @generated from enum prism.admin.v1.JobState
+ */
+export enum JobState {
+  /**
+   * @generated from enum value: JOB_STATE_UNSPECIFIED = 0;
+   */
+  UNSPECIFIED = 0,
+
+  /**
+   * @generated from enum value: JOB_STATE_RUNNING = 1;
+   */
+  RUNNING = 1,
+
+  /**
+   * @generated from enum value: JOB_STATE_SUCCEEDED = 2;
+   */
+  SUCCEEDED = 2,
+
+  /**
+   * @generated from enum value: JOB_STATE_FAILED = 3;
+   */
+  FAILED = 3,
+
+  /**
+   * @generated from enum value: JOB_STATE_CANCELLED = 4;
+   */
+  CANCELLED = 4,
+}
+
+/**
+ * Describes the enum prism.admin.v1.JobState.
+ */
+export const JobStateSchema: GenEnum<JobState> = /*@__PURE__*/
+  enumDesc(file_prism_admin_v1_admin, 5);
 
 /**
  * @generated from service prism.admin.v1.AdminService
@@ -1132,6 +1640,64 @@ export const AdminService: GenService<{
     methodKind: "unary";
     input: typeof CancelBackfillRequestSchema;
     output: typeof CancelBackfillResponseSchema;
+  },
+  /**
+   * The caller as this gateway authenticated it. Needs no admin group.
+   *
+   * @generated from rpc prism.admin.v1.AdminService.WhoAmI
+   */
+  whoAmI: {
+    methodKind: "unary";
+    input: typeof WhoAmIRequestSchema;
+    output: typeof WhoAmIResponseSchema;
+  },
+  /**
+   * The append-only audit log of reads and writes of audited PII fields.
+   *
+   * @generated from rpc prism.admin.v1.AdminService.QueryAudit
+   */
+  queryAudit: {
+    methodKind: "unary";
+    input: typeof QueryAuditRequestSchema;
+    output: typeof QueryAuditResponseSchema;
+  },
+  /**
+   * Recomputes the hash chain; reports the first entry that does not match.
+   *
+   * @generated from rpc prism.admin.v1.AdminService.VerifyAudit
+   */
+  verifyAudit: {
+    methodKind: "unary";
+    input: typeof VerifyAuditRequestSchema;
+    output: typeof VerifyAuditResponseSchema;
+  },
+  /**
+   * New writes of the namespace's encrypted fields use a new data key; old data stays readable.
+   *
+   * @generated from rpc prism.admin.v1.AdminService.RotateKey
+   */
+  rotateKey: {
+    methodKind: "unary";
+    input: typeof RotateKeyRequestSchema;
+    output: typeof RotateKeyResponseSchema;
+  },
+  /**
+   * Rewrites the namespace's stored values under its current data key, in the background.
+   *
+   * @generated from rpc prism.admin.v1.AdminService.StartReEncrypt
+   */
+  startReEncrypt: {
+    methodKind: "unary";
+    input: typeof StartReEncryptRequestSchema;
+    output: typeof StartReEncryptResponseSchema;
+  },
+  /**
+   * @generated from rpc prism.admin.v1.AdminService.GetReEncrypt
+   */
+  getReEncrypt: {
+    methodKind: "unary";
+    input: typeof GetReEncryptRequestSchema;
+    output: typeof GetReEncryptResponseSchema;
   },
 }> = /*@__PURE__*/
   serviceDesc(file_prism_admin_v1_admin, 0);
