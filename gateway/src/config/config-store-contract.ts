@@ -82,12 +82,53 @@ export function configStoreContract(
       expect(heard).toBe(0);
     });
 
+    it("versions schema files, serves the newest of each, and refuses a version another store took", async () => {
+      const store = await track(open());
+      const peer = await track(openPeer(store));
+      expect(await store.schemaFiles()).toEqual([]);
+      const generation = await store.generation();
+      const before = Date.now();
+      const at = await store.addSchemaFiles([
+        { name: "b.proto", version: 1, descriptor: bytes(1, 2, 3) },
+        { name: "a.proto", version: 1, descriptor: bytes(9) },
+      ]);
+      expect(at).toBeGreaterThanOrEqual(before);
+      expect(await store.generation()).toBe(generation + 1);
+      await store.addSchemaFiles([{ name: "b.proto", version: 2, descriptor: bytes(4, 5) }]);
+      expect(await peer.schemaFiles()).toEqual([
+        { name: "a.proto", version: 1, registeredAt: at, descriptor: bytes(9) },
+        { name: "b.proto", version: 2, registeredAt: expect.any(Number), descriptor: bytes(4, 5) },
+      ]);
+
+      // The peer read version 2 and registers 3; this store, still at 2, loses its own 3.
+      await peer.addSchemaFiles([{ name: "b.proto", version: 3, descriptor: bytes(6) }]);
+      const lost = store.addSchemaFiles([
+        { name: "c.proto", version: 1, descriptor: bytes(7) },
+        { name: "b.proto", version: 3, descriptor: bytes(8) },
+      ]);
+      await expect(lost).rejects.toMatchObject({ kind: "Conflict" });
+      // All or nothing: c.proto was not stored either.
+      expect(
+        (await store.schemaFiles()).map((file) => [file.name, file.version, [...file.descriptor]]),
+      ).toEqual([
+        ["a.proto", 1, [9]],
+        ["b.proto", 3, [6]],
+      ]);
+      await expect(
+        store.addSchemaFiles([{ name: "d.proto", version: 2, descriptor: bytes(1) }]),
+      ).rejects.toMatchObject({ kind: "Conflict" });
+    });
+
     it("closes idempotently", async () => {
       const store = await open();
       await store.close();
       await store.close();
     });
   });
+}
+
+function bytes(...values: number[]): Uint8Array {
+  return new Uint8Array(values);
 }
 
 /** A minimal valid keyvalue namespace spec. */

@@ -1,4 +1,5 @@
 import { join } from "node:path";
+import { PrismError } from "@prism/core";
 import type { GatewayConfig } from "./gateway-config.js";
 import type { NamespaceSpec } from "./namespace-spec.js";
 import { SqliteConfigStore } from "./sqlite-config-store.js";
@@ -13,8 +14,23 @@ export interface StoredNamespace {
   updatedAt: number;
 }
 
+/** One version of a registered .proto file (AdminService.RegisterSchema). */
+export interface StoredSchemaFile {
+  /** The file's name in its descriptor, e.g. `acme/v1/user_profile.proto`. */
+  name: string;
+  /** 1 for the first registration, +1 per compatible change. */
+  version: number;
+  /** Epoch ms. */
+  registeredAt: number;
+  /** The serialized google.protobuf.FileDescriptorProto. */
+  descriptor: Uint8Array;
+}
+
+/** A schema file version to add: `version` is one more than the newest stored (1 when new). */
+export type NewSchemaFile = Omit<StoredSchemaFile, "registeredAt">;
+
 /**
- * Where applied namespaces live, shared by every gateway configured with the same store. Every
+ * Where applied namespaces and registered schemas live, shared by every gateway configured with the same store. Every
  * change bumps a generation counter in the same transaction, and `watch` tells subscribers that
  * something may have changed; they reload (a spurious notification costs one reload, a missed one
  * would leave a gateway serving stale routing, so implementations err on the side of notifying).
@@ -49,6 +65,23 @@ export interface ConfigStore {
   delete(name: string): Promise<boolean>;
 
   /**
+   * The newest version of every registered schema file, by name.
+   *
+   * @example const registry = createFileRegistry(create(FileDescriptorSetSchema, { file: (await store.schemaFiles()).map(decode) }))
+   */
+  schemaFiles(): Promise<StoredSchemaFile[]>;
+
+  /**
+   * Adds new versions of schema files, all or none, and bumps the generation (namespaces decode
+   * with the newest versions). Older versions stay stored. When a file's newest stored version is
+   * not `version - 1` (another gateway registered first), stores nothing and throws `Conflict`.
+   * Returns the registration time (epoch ms).
+   *
+   * @example await store.addSchemaFiles([{ name: "acme/v1/user_profile.proto", version: 2, descriptor }])
+   */
+  addSchemaFiles(files: readonly NewSchemaFile[]): Promise<number>;
+
+  /**
    * A counter that moves on every change: compare it with the one seen at the last reload.
    *
    * @example if ((await store.generation()) !== seen) await reload()
@@ -69,6 +102,20 @@ export interface ConfigStore {
    * @example await store.close()
    */
   close(): Promise<void>;
+}
+
+/** What both stores throw when another registration of the same file won. */
+export function schemaVersionConflict(name: string): PrismError {
+  return new PrismError(
+    "Conflict",
+    `schema file ${JSON.stringify(name.slice(0, 200))} was registered concurrently; register again`,
+    { metadata: { file: name.slice(0, 200) } },
+  );
+}
+
+/** Bytes as the drivers bind them (a Buffer view, no copy). */
+export function asBuffer(bytes: Uint8Array): Buffer {
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
 }
 
 /** Logging the stores do on their own (reconnects); the gateway passes its pino logger. */

@@ -1,6 +1,14 @@
 import { PrismError, resolveSecret } from "@prism/core";
 import { Client, Pool, type PoolClient, type QueryResultRow } from "pg";
-import type { ConfigStore, StoredNamespace, StoreLogger } from "./config-store.js";
+import {
+  asBuffer,
+  type ConfigStore,
+  type NewSchemaFile,
+  type StoredNamespace,
+  type StoredSchemaFile,
+  type StoreLogger,
+  schemaVersionConflict,
+} from "./config-store.js";
 import type { NamespaceSpec } from "./namespace-spec.js";
 
 /** What the store needs from the gateway config (`configStore` with `type: postgres`). */
@@ -65,6 +73,11 @@ export class PostgresConfigStore implements ConfigStore {
       generation: `SELECT generation FROM "${schema}".config_generation`,
       bump: `UPDATE "${schema}".config_generation SET generation = generation + 1 RETURNING generation`,
       notify: "SELECT pg_notify($1, $2)",
+      schemaFiles: `SELECT DISTINCT ON (name) name, version, descriptor, registered_at
+        FROM "${schema}".config_schema_files ORDER BY name, version DESC`,
+      schemaVersion: `SELECT COALESCE(MAX(version), 0) AS version FROM "${schema}".config_schema_files WHERE name = $1`,
+      addSchemaFile: `INSERT INTO "${schema}".config_schema_files (name, version, descriptor, registered_at)
+        VALUES ($1, $2, $3, $4)`,
     };
   }
 
@@ -105,6 +118,9 @@ export class PostgresConfigStore implements ConfigStore {
         await client.query(`CREATE SCHEMA IF NOT EXISTS "${settings.schema}"`);
         await client.query(`CREATE TABLE IF NOT EXISTS "${settings.schema}".config_namespaces (
           name text PRIMARY KEY, spec jsonb NOT NULL, version integer NOT NULL, updated_at bigint NOT NULL)`);
+        await client.query(`CREATE TABLE IF NOT EXISTS "${settings.schema}".config_schema_files (
+          name text NOT NULL, version integer NOT NULL, descriptor bytea NOT NULL, registered_at bigint NOT NULL,
+          PRIMARY KEY (name, version))`);
         await client.query(`CREATE TABLE IF NOT EXISTS "${settings.schema}".config_generation (
           one boolean PRIMARY KEY DEFAULT true CHECK (one), generation bigint NOT NULL)`);
         await client.query(
@@ -150,6 +166,40 @@ export class PostgresConfigStore implements ConfigStore {
       await this.bumpAndNotify(client);
       return true;
     });
+  }
+
+  async schemaFiles(): Promise<StoredSchemaFile[]> {
+    const { rows } = await this.query<SchemaRow>(this.sql.schemaFiles);
+    return rows.map((row) => ({
+      name: row.name,
+      version: row.version,
+      registeredAt: Number(row.registered_at),
+      descriptor: new Uint8Array(row.descriptor),
+    }));
+  }
+
+  async addSchemaFiles(files: readonly NewSchemaFile[]): Promise<number> {
+    const registeredAt = Date.now();
+    await this.transaction(async (client) => {
+      for (const file of files) {
+        const { rows } = await client.query<{ version: number }>(this.sql.schemaVersion, [file.name]);
+        if (rows[0]!.version !== file.version - 1) throw schemaVersionConflict(file.name);
+        try {
+          await client.query(this.sql.addSchemaFile, [
+            file.name,
+            file.version,
+            asBuffer(file.descriptor),
+            registeredAt,
+          ]);
+        } catch (error) {
+          // Another transaction inserted the same version since our check: it won.
+          if ((error as { code?: string }).code === "23505") throw schemaVersionConflict(file.name);
+          throw error;
+        }
+      }
+      await this.bumpAndNotify(client);
+    });
+    return registeredAt;
   }
 
   async generation(): Promise<number> {
@@ -275,6 +325,13 @@ interface Row {
   spec: NamespaceSpec;
   version: number;
   updated_at: string;
+}
+
+interface SchemaRow {
+  name: string;
+  version: number;
+  descriptor: Buffer;
+  registered_at: string;
 }
 
 function fromRow(row: Row): StoredNamespace {

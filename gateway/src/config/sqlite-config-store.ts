@@ -1,7 +1,14 @@
 import { mkdirSync } from "node:fs";
 import { dirname } from "node:path";
 import Database from "better-sqlite3";
-import type { ConfigStore, StoredNamespace } from "./config-store.js";
+import {
+  asBuffer,
+  type ConfigStore,
+  type NewSchemaFile,
+  type StoredNamespace,
+  type StoredSchemaFile,
+  schemaVersionConflict,
+} from "./config-store.js";
 import type { NamespaceSpec } from "./namespace-spec.js";
 
 /**
@@ -31,6 +38,9 @@ export class SqliteConfigStore implements ConfigStore {
     this.db.exec(`
       CREATE TABLE IF NOT EXISTS namespaces (
         name TEXT PRIMARY KEY, spec TEXT NOT NULL, version INTEGER NOT NULL, updated_at INTEGER NOT NULL);
+      CREATE TABLE IF NOT EXISTS schema_files (
+        name TEXT NOT NULL, version INTEGER NOT NULL, descriptor BLOB NOT NULL, registered_at INTEGER NOT NULL,
+        PRIMARY KEY (name, version));
       CREATE TABLE IF NOT EXISTS store_meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL);
       INSERT OR IGNORE INTO store_meta (key, value) VALUES ('generation', 0);`);
     this.statements = {
@@ -42,6 +52,14 @@ export class SqliteConfigStore implements ConfigStore {
       delete: this.db.prepare("DELETE FROM namespaces WHERE name = ?"),
       generation: this.db.prepare("SELECT value FROM store_meta WHERE key = 'generation'").pluck(),
       bump: this.db.prepare("UPDATE store_meta SET value = value + 1 WHERE key = 'generation'"),
+      schemaFiles: this.db.prepare(`SELECT name, version, descriptor, registered_at FROM schema_files s
+        WHERE version = (SELECT MAX(version) FROM schema_files WHERE name = s.name) ORDER BY name`),
+      schemaVersion: this.db
+        .prepare("SELECT COALESCE(MAX(version), 0) FROM schema_files WHERE name = ?")
+        .pluck(),
+      addSchemaFile: this.db.prepare(
+        "INSERT INTO schema_files (name, version, descriptor, registered_at) VALUES (?, ?, ?, ?)",
+      ),
     };
   }
 
@@ -75,6 +93,30 @@ export class SqliteConfigStore implements ConfigStore {
     })();
     if (deleted) this.notify();
     return deleted;
+  }
+
+  async schemaFiles(): Promise<StoredSchemaFile[]> {
+    return (this.statements.schemaFiles.all() as SchemaRow[]).map((row) => ({
+      name: row.name,
+      version: row.version,
+      registeredAt: row.registered_at,
+      descriptor: new Uint8Array(row.descriptor),
+    }));
+  }
+
+  async addSchemaFiles(files: readonly NewSchemaFile[]): Promise<number> {
+    const registeredAt = Date.now();
+    this.db.transaction(() => {
+      for (const file of files) {
+        if ((this.statements.schemaVersion.get(file.name) as number) !== file.version - 1) {
+          throw schemaVersionConflict(file.name);
+        }
+        this.statements.addSchemaFile.run(file.name, file.version, asBuffer(file.descriptor), registeredAt);
+      }
+      this.statements.bump.run();
+    })();
+    this.notify();
+    return registeredAt;
   }
 
   async generation(): Promise<number> {
@@ -126,6 +168,13 @@ interface Row {
   spec: string;
   version: number;
   updated_at: number;
+}
+
+interface SchemaRow {
+  name: string;
+  version: number;
+  descriptor: Buffer;
+  registered_at: number;
 }
 
 function fromRow(row: Row): StoredNamespace {
