@@ -1,10 +1,22 @@
 import type { GenService, GenServiceMethods } from "@bufbuild/protobuf/codegenv2";
 import { createPromiseClient, type PromiseClient } from "@prism/proto/grpc";
+import type { CachedTokens } from "./token-cache.js";
 
 /** Where prismctl sends calls and how it prints. */
 export interface CliContext {
   address: string;
   out: (line: string) => void;
+  /** Headers every call sends (the bearer token); absent for `login` and `logout`. */
+  auth?: CliAuth;
+  /** Where login settings come from (PRISM_ISSUER, XDG_CONFIG_HOME…); default `process.env`. */
+  env?: NodeJS.ProcessEnv;
+}
+
+/** The credentials of a command: from `--token`/PRISM_TOKEN (`explicit`) or the login cache. */
+export interface CliAuth {
+  headers: Record<string, string>;
+  tokens?: CachedTokens;
+  explicit?: boolean;
 }
 
 /** Commands by their words (`kv put`), each with its usage line. */
@@ -40,7 +52,7 @@ export async function withClient<S extends GenServiceMethods, T>(
   service: GenService<S>,
   use: (client: PromiseClient<S>) => Promise<T>,
 ): Promise<T> {
-  const client = createPromiseClient(service, { address: ctx.address });
+  const client = createPromiseClient(service, { address: ctx.address, headers: ctx.auth?.headers ?? {} });
   try {
     return await use(client);
   } finally {

@@ -1,10 +1,16 @@
 #!/usr/bin/env node
+import { PrismError } from "@prism/core";
 import { errorDetails } from "@prism/proto/grpc";
 import { COMMANDS, UsageError } from "./commands.js";
+import { resolveAuth } from "./login-commands.js";
+
+/** Commands that talk to the issuer, not the gateway: they send no token. */
+const NO_TOKEN = new Set(["login", "logout"]);
 
 /**
- * prismctl [--addr HOST:PORT] COMMAND… — talks to a gateway (default 127.0.0.1:8980, or
- * PRISM_ADDR). Errors print the gRPC status and reason and exit 1; usage errors exit 2.
+ * prismctl [--addr HOST:PORT] [--token TOKEN] COMMAND… — talks to a gateway (default
+ * 127.0.0.1:8980, or PRISM_ADDR), sending `--token`, PRISM_TOKEN or the token of `prismctl login`.
+ * Errors print the gRPC status and reason and exit 1; usage errors exit 2.
  */
 async function main(argv: string[]): Promise<number> {
   const args = [...argv];
@@ -14,18 +20,23 @@ async function main(argv: string[]): Promise<number> {
     address = args[at + 1] ?? address;
     args.splice(at, 2);
   }
+  const tokenAt = args.indexOf("--token");
+  const token = tokenAt >= 0 ? (args.splice(tokenAt, 2)[1] ?? "") : undefined;
   const name = `${args[0] ?? ""} ${args[1] ?? ""}`;
-  const command = COMMANDS[name];
+  const words = COMMANDS[name] ? 2 : 1;
+  const command = COMMANDS[name] ?? COMMANDS[args[0] ?? ""];
   if (!command) {
     process.stderr.write(
-      `usage: prismctl [--addr HOST:PORT] COMMAND\n${Object.values(COMMANDS)
+      `usage: prismctl [--addr HOST:PORT] [--token TOKEN] COMMAND\n${Object.values(COMMANDS)
         .map((c) => `  ${c.usage}`)
         .join("\n")}\n`,
     );
     return 2;
   }
   try {
-    await command.run({ address, out: (line) => process.stdout.write(`${line}\n`) }, args.slice(2));
+    const auth = NO_TOKEN.has(args[0]!) ? undefined : await resolveAuth(process.env, token);
+    const out = (line: string) => process.stdout.write(`${line}\n`);
+    await command.run({ address, out, ...(auth && { auth }) }, args.slice(words));
     return 0;
   } catch (error) {
     if (error instanceof UsageError) {
@@ -33,7 +44,8 @@ async function main(argv: string[]): Promise<number> {
       return 2;
     }
     const { code, details } = error as { code?: number; details?: string };
-    const reason = errorDetails(error).reason;
+    // A PrismError is prismctl's own (login, token cache); the others come from the gateway.
+    const reason = error instanceof PrismError ? error.reason : errorDetails(error).reason;
     process.stderr.write(
       `error: ${details ?? (error as Error).message}${reason ? ` (${reason})` : ""}${code === 14 ? ` — is the gateway running on ${address}?` : ""}\n`,
     );
