@@ -90,16 +90,18 @@ export const GRAPH_COMMANDS: Commands = {
           nodeLabels: repeated(args, "--node-label"),
           limit: Number(flag(args, "--limit") ?? 0),
         });
-        for await (const step of stream) {
-          ctx.out(
-            flag(args, "-o") === "json"
-              ? JSON.stringify({
-                  depth: step.depth,
-                  node: toJson(NodeSchema, step.node!),
-                  ...(step.via && { via: toJson(EdgeSchema, step.via) }),
-                })
-              : `${step.depth}	${nodeText(step.node!, [])}${step.via ? `	via ${edgeText(step.via)}` : ""}`,
-          );
+        for await (const { steps } of stream) {
+          for (const step of steps) {
+            ctx.out(
+              flag(args, "-o") === "json"
+                ? JSON.stringify({
+                    depth: step.depth,
+                    node: toJson(NodeSchema, step.node!),
+                    ...(step.via && { via: toJson(EdgeSchema, step.via) }),
+                  })
+                : `${step.depth}	${nodeText(step.node!, [])}${step.via ? `	via ${edgeText(step.via)}` : ""}`,
+            );
+          }
         }
       });
     },

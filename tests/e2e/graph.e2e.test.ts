@@ -25,7 +25,7 @@ beforeAll(async () => {
       backend,
       limits: { visit_budget: BUDGET },
     })),
-    graph: { maxDepth: 40 },
+    graph: { maxDepth: 40, traverseMessageBytes: 16 * 1024 },
   });
   graph = createPromiseClient(GraphService, { address: gateway.address });
 }, 90_000);
@@ -134,12 +134,34 @@ describe.each(BACKENDS)("graph on %s", (backend) => {
       { namespace, startId: ringNode(0), maxDepth: RING + 5, edgeLabels: ["next"] },
       call,
     )) {
-      steps.push(step);
+      steps.push(...step.steps);
     }
     expect(steps.map((s) => [s.node!.id, s.depth])).toEqual(
       Array.from({ length: RING }, (_, i) => [ringNode(i), i]),
     );
     expect(steps[1]!.via).toMatchObject({ fromId: ringNode(0), toId: ringNode(1), label: "next" });
+  });
+
+  it("streams a large traversal in a few size-bounded messages, in order, each node once", async () => {
+    const messages: number[] = [];
+    const steps = [];
+    for await (const message of graph.traverse(
+      { namespace, startId: "hub", maxDepth: 1, limit: 10_000 },
+      call,
+    )) {
+      messages.push(message.steps.length);
+      steps.push(...message.steps);
+    }
+    expect(steps[0]).toMatchObject({ node: { id: "hub" }, depth: 0 });
+    const reached = steps.slice(1).map((step) => step.node!.id);
+    expect(new Set(reached).size).toBe(reached.length);
+    expect(reached.filter((id) => id.startsWith("leaf-")).sort()).toEqual(
+      Array.from({ length: LEAVES }, (_, i) => leaf(i)),
+    );
+    expect(steps.slice(1).every((step) => step.depth === 1 && step.via?.fromId === "hub")).toBe(true);
+    // More than one message (each is bounded in bytes), far fewer than one per node.
+    expect(messages.length).toBeGreaterThan(1);
+    expect(messages.length).toBeLessThan(steps.length / 100);
   });
 
   it("stops a traversal that would examine more edges than the namespace's budget", async () => {
@@ -154,8 +176,11 @@ describe.each(BACKENDS)("graph on %s", (backend) => {
     );
     expect(failure.details.reason).toBe("TRAVERSAL_BUDGET_EXCEEDED");
     const oneHop = [];
-    for await (const step of graph.traverse({ namespace, startId: "hub", maxDepth: 1, limit: 10 }, call)) {
-      oneHop.push(step);
+    for await (const { steps } of graph.traverse(
+      { namespace, startId: "hub", maxDepth: 1, limit: 10 },
+      call,
+    )) {
+      oneHop.push(...steps);
     }
     expect(oneHop).toHaveLength(10);
   });

@@ -173,6 +173,16 @@ export const gatewayConfigSchema = z.strictObject({
       maxDepth: z.number().int().min(1).max(100).default(6),
       defaultTraverseLimit: z.number().int().min(1).default(1000),
       maxTraverseLimit: z.number().int().min(1).default(10_000),
+      /**
+       * Traverse streams its nodes in messages of about this many bytes (one node larger than
+       * this still goes, alone): a message per node cost grpc-js more than the search itself.
+       */
+      traverseMessageBytes: z
+        .number()
+        .int()
+        .min(1024)
+        .max(4 << 20)
+        .default(128 * 1024),
       /** Edges one traversal may examine when its namespace sets no limits.visit_budget. */
       visitBudget: z.number().int().min(1).default(100_000),
     })

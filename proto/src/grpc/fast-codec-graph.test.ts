@@ -68,9 +68,11 @@ describe("hand-written Graph encoders", () => {
         ),
       ).toBe(true);
       const step = create(TraverseResponseSchema, {
-        ...(seed % 5 ? { node: g.node() } : {}),
-        depth: g.count(3) * 70,
-        ...(seed % 3 ? { via: g.edge() } : {}),
+        steps: Array.from({ length: g.count(8) }, (_, i) => ({
+          ...((seed + i) % 5 ? { node: g.node() } : {}),
+          depth: g.count(3) * 70,
+          ...((seed + i) % 3 ? { via: g.edge() } : {}),
+        })),
       });
       expect(
         equals(
@@ -107,17 +109,21 @@ describe("hand-written Graph encoders", () => {
 
   it("keep -0 and the int64 limits exactly", () => {
     const step = create(TraverseResponseSchema, {
-      node: { id: "n", label: "l", properties: { z: { kind: { case: "doubleValue", value: -0 } } } },
-      via: {
-        fromId: "a",
-        toId: "n",
-        label: "e",
-        properties: { min: { kind: { case: "intValue", value: -(2n ** 63n) } } },
-      },
-      depth: 1,
+      steps: [
+        {
+          node: { id: "n", label: "l", properties: { z: { kind: { case: "doubleValue", value: -0 } } } },
+          via: {
+            fromId: "a",
+            toId: "n",
+            label: "e",
+            properties: { min: { kind: { case: "intValue", value: -(2n ** 63n) } } },
+          },
+          depth: 1,
+        },
+      ],
     });
-    const decoded = fromBinary(TraverseResponseSchema, encodeTraverseResponse(step));
-    expect(Object.is(decoded.node!.properties.z!.kind.value, -0)).toBe(true);
-    expect(decoded.via!.properties.min!.kind.value).toBe(-(2n ** 63n));
+    const [decoded] = fromBinary(TraverseResponseSchema, encodeTraverseResponse(step)).steps;
+    expect(Object.is(decoded!.node!.properties.z!.kind.value, -0)).toBe(true);
+    expect(decoded!.via!.properties.min!.kind.value).toBe(-(2n ** 63n));
   });
 });

@@ -4,6 +4,7 @@ import type {
   NeighborsResponse,
   Node,
   ShortestPathResponse,
+  TraversalStep,
   TraverseResponse,
   Value,
 } from "../gen/prism/graph/v1/graph_pb.js";
@@ -32,20 +33,31 @@ export function encodeNeighborsResponse(message: NeighborsResponse): Uint8Array 
 }
 
 export function encodeTraverseResponse(message: TraverseResponse): Uint8Array {
-  const { node, depth, via } = message;
-  const out = Buffer.allocUnsafe(
-    (node ? 1 + lengthDelimited(nodeSize(node)) : 0) +
-      (depth === 0 ? 0 : 1 + varintSize(depth)) +
-      (via ? 1 + lengthDelimited(edgeSize(via)) : 0),
-  );
+  let total = 0;
+  for (const step of message.steps) total += 1 + lengthDelimited(stepSize(step));
+  const out = Buffer.allocUnsafe(total);
   let at = 0;
-  if (node) at = writeNode(out, at, 0x0a, node);
-  if (depth !== 0) {
-    out[at++] = 0x10;
-    at = varint(out, at, depth);
+  for (const step of message.steps) {
+    out[at++] = 0x22;
+    at = varint(out, at, stepSize(step));
+    const { node, depth, via } = step;
+    if (node) at = writeNode(out, at, 0x0a, node);
+    if (depth !== 0) {
+      out[at++] = 0x10;
+      at = varint(out, at, depth);
+    }
+    if (via) at = writeEdge(out, at, 0x1a, via);
   }
-  if (via) at = writeEdge(out, at, 0x1a, via);
   return finished(out, at);
+}
+
+/** Encoded bytes of one step (without its own tag and length). */
+export function stepSize({ node, depth, via }: TraversalStep): number {
+  return (
+    (node ? 1 + lengthDelimited(nodeSize(node)) : 0) +
+    (depth === 0 ? 0 : 1 + varintSize(depth)) +
+    (via ? 1 + lengthDelimited(edgeSize(via)) : 0)
+  );
 }
 
 export function encodeGetNodesResponse(message: GetNodesResponse): Uint8Array {

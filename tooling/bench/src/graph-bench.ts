@@ -308,7 +308,7 @@ function gatewayTarget(client: GraphClient, pid: number, options: GraphBenchOpti
     async traverse(start) {
       let reached = 0;
       try {
-        for await (const _ of client.traverse(
+        for await (const { steps } of client.traverse(
           {
             namespace,
             startId: start,
@@ -318,7 +318,7 @@ function gatewayTarget(client: GraphClient, pid: number, options: GraphBenchOpti
           },
           { timeoutMs: CALL_TIMEOUT_MS },
         )) {
-          reached++;
+          reached += steps.length;
         }
       } catch (error) {
         if (errorDetails(error).reason === "TRAVERSAL_BUDGET_EXCEEDED") {
