@@ -1,5 +1,5 @@
-import { PrismError, resolveSecret } from "@prism/core";
-import { Client, Pool, type PoolClient, type QueryResultRow } from "pg";
+import { PrismError } from "@prism/core";
+import { Client, type Pool, type PoolClient, type QueryResultRow } from "pg";
 import {
   asBuffer,
   type ConfigStore,
@@ -10,6 +10,7 @@ import {
   schemaVersionConflict,
 } from "./config-store.js";
 import type { NamespaceSpec } from "./namespace-spec.js";
+import { inTransaction, openPostgresPool, resolvePostgresUrl } from "./postgres-connection.js";
 
 /** What the store needs from the gateway config (`configStore` with `type: postgres`). */
 export interface PostgresConfigStoreSettings {
@@ -90,24 +91,14 @@ export class PostgresConfigStore implements ConfigStore {
     logger: StoreLogger,
     tuning: PostgresConfigStoreTuning = {},
   ): Promise<PostgresConfigStore> {
-    const url = await resolveUrl(settings.url);
+    const url = await resolvePostgresUrl(settings.url);
     const full: Required<PostgresConfigStoreTuning> = {
       reconnectMinMs: 250,
       reconnectMaxMs: 5000,
       connectTimeoutMs: 5000,
       ...tuning,
     };
-    const pool = new Pool({
-      connectionString: url,
-      max: 4,
-      connectionTimeoutMillis: full.connectTimeoutMs,
-      statement_timeout: 10_000,
-      idle_in_transaction_session_timeout: 10_000,
-      application_name: POOL_APPLICATION_NAME,
-      keepAlive: true,
-    });
-    // An idle connection dropped by the server emits here; the pool already discarded it.
-    pool.on("error", () => undefined);
+    const pool = openPostgresPool(url, POOL_APPLICATION_NAME, full.connectTimeoutMs);
     const store = new PostgresConfigStore(url, settings.schema, pool, logger, full);
     try {
       await store.transaction(async (client) => {
@@ -296,28 +287,8 @@ export class PostgresConfigStore implements ConfigStore {
     }
   }
 
-  private async transaction<T>(work: (client: PoolClient) => Promise<T>): Promise<T> {
-    let client: PoolClient;
-    try {
-      client = await this.pool.connect();
-    } catch (error) {
-      throw unavailable(error);
-    }
-    let broken = false;
-    try {
-      await client.query("BEGIN");
-      const result = await work(client);
-      await client.query("COMMIT");
-      return result;
-    } catch (error) {
-      broken = await client.query("ROLLBACK").then(
-        () => false,
-        () => true,
-      );
-      throw error instanceof PrismError ? error : unavailable(error);
-    } finally {
-      client.release(broken);
-    }
+  private transaction<T>(work: (client: PoolClient) => Promise<T>): Promise<T> {
+    return inTransaction(this.pool, work, unavailable);
   }
 }
 
@@ -344,23 +315,4 @@ function unavailable(cause: unknown): PrismError {
     cause,
     reason: "CONFIG_STORE_UNAVAILABLE",
   });
-}
-
-/** Resolves `env:`/`file:`; errors name the reference, never a URL. */
-async function resolveUrl(spec: string): Promise<string> {
-  let url: string;
-  try {
-    url = await resolveSecret(spec);
-  } catch (error) {
-    throw new PrismError("FailedPrecondition", `configStore.url: cannot read it from ${spec}`, {
-      cause: error,
-      reason: "CONFIG_STORE_SECRET_UNAVAILABLE",
-    });
-  }
-  if (!/^postgres(ql)?:\/\//.test(url)) {
-    throw new PrismError("InvalidArgument", "configStore.url: not a postgres:// URL", {
-      reason: "INVALID_CONFIG_STORE",
-    });
-  }
-  return url;
 }

@@ -1,6 +1,4 @@
-import { mkdirSync } from "node:fs";
-import { dirname } from "node:path";
-import Database from "better-sqlite3";
+import type Database from "better-sqlite3";
 import {
   asBuffer,
   type ConfigStore,
@@ -10,6 +8,7 @@ import {
   schemaVersionConflict,
 } from "./config-store.js";
 import type { NamespaceSpec } from "./namespace-spec.js";
+import { openSqliteFile } from "./sqlite-connection.js";
 
 /**
  * Applied namespaces in one SQLite file (WAL), for a single gateway or several on one host sharing
@@ -31,10 +30,7 @@ export class SqliteConfigStore implements ConfigStore {
     file: string,
     private readonly pollIntervalMs = 1000,
   ) {
-    if (file !== ":memory:") mkdirSync(dirname(file), { recursive: true });
-    this.db = new Database(file);
-    this.db.pragma("journal_mode = WAL");
-    this.db.pragma("busy_timeout = 5000");
+    this.db = openSqliteFile(file);
     this.db.exec(`
       CREATE TABLE IF NOT EXISTS namespaces (
         name TEXT PRIMARY KEY, spec TEXT NOT NULL, version INTEGER NOT NULL, updated_at INTEGER NOT NULL);
