@@ -12,6 +12,7 @@ import type { GatewayConfig } from "./config/gateway-config.js";
 import { receiveLimit } from "./config/namespace-rules.js";
 import { DRIVERS } from "./drivers.js";
 import { createLogger, type Logger } from "./log.js";
+import { openPiiRuntime } from "./pii/pii-runtime.js";
 import {
   authenticate,
   authorize,
@@ -25,6 +26,7 @@ import { openBackends } from "./registry/backend-set.js";
 import { layerBackends, startChunkSweeps } from "./registry/layers.js";
 import { NamespaceRegistry } from "./registry/namespace-registry.js";
 import { startRetention } from "./registry/retention.js";
+import { PiiAdmin } from "./services/admin-pii.js";
 import { AdminService } from "./services/admin-service.js";
 import { GRAPH_POLICY, GraphService } from "./services/graph/graph-service.js";
 import { HealthService } from "./services/health-service.js";
@@ -74,6 +76,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
   const backends = await openBackends(config, drivers, logger);
   const layered = layerBackends(backends, config, logger);
   const store = await openConfigStore(config, logger);
+  const pii = await openPiiRuntime(config);
   const registry = new NamespaceRegistry(config, drivers, layered, store, logger);
   await registry.start();
   const stopSweeps = startChunkSweeps(layered, () => registry.list());
@@ -102,7 +105,9 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
   const timeseries = new TimeSeriesService(config.timeseries, config.maxDeadlineMs, logger);
   services.serve(TimeSeriesServiceDesc, timeseries, TIMESERIES_POLICY);
   services.serve(GraphServiceDesc, new GraphService(config.graph), GRAPH_POLICY);
-  services.serve(AdminServiceDesc, new AdminService(registry, backends));
+  // TODO(value policy): pass the schema namespace's reseal instead of "none" (StartReEncrypt refuses then).
+  const piiAdmin = new PiiAdmin(registry, pii, () => undefined);
+  services.serve(AdminServiceDesc, Object.assign(new AdminService(registry, backends), piiAdmin.handlers()));
   const health = new HealthService([...services.serviceNames, Health.typeName]);
   services.serve(Health, health);
   const index = new ReflectionIndex(
@@ -138,6 +143,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
         await shutdownServer(server, config.shutdownGraceMs);
         await drained;
         registry.stop();
+        await pii.close();
         await store.close();
         await Promise.all([...backends.values()].map((backend) => backend.close()));
         logger.info("prism gateway stopped");

@@ -3,6 +3,7 @@ import type { Commands } from "./cli.js";
 import { GRAPH_COMMANDS } from "./graph-commands.js";
 import { KV_COMMANDS } from "./kv-commands.js";
 import { LOGIN_COMMANDS } from "./login-commands.js";
+import { PII_COMMANDS } from "./pii-commands.js";
 import { TS_COMMANDS } from "./ts-commands.js";
 
 export { type CliContext, UsageError } from "./cli.js";
@@ -14,4 +15,5 @@ export const COMMANDS: Commands = {
   ...GRAPH_COMMANDS,
   ...ADMIN_COMMANDS,
   ...LOGIN_COMMANDS,
+  ...PII_COMMANDS,
 };

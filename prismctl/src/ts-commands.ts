@@ -98,7 +98,7 @@ export const TS_COMMANDS: Commands = {
 };
 
 /** `TIME`: ISO 8601 (`2026-11-30T10:00:00Z`), epoch milliseconds, `now`, or relative to now (`-15m`, `-2h`, `-1d`). */
-function parseTime(text: string, usage: string): number {
+export function parseTime(text: string, usage: string): number {
   if (text === "now") return Date.now();
   const relative = /^-(\d+)(s|m|h|d)$/.exec(text);
   if (relative) {

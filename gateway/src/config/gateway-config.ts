@@ -69,6 +69,25 @@ export const gatewayConfigSchema = z.strictObject({
       mode: z.enum(["none"]).default("none"),
     })
     .prefault({}),
+  /**
+   * Encryption at rest and audit of PII fields (ADR-0017, ADR-0018). `keyring`: the key-encryption
+   * keys, from a file (mode 0600 or stricter) or an environment variable — one base64 key, or a
+   * YAML/JSON `{active: ID, keys: {ID: base64}}`. Without it, namespaces cannot seal fields.
+   */
+  pii: z
+    .strictObject({
+      keyring: z
+        .union([
+          z.strictObject({ file: z.string().min(1) }),
+          z.strictObject({
+            env: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, "must be an environment variable name"),
+          }),
+        ])
+        .optional(),
+      /** How long a gateway seals with the current data key it read before looking again (rotation by another gateway). */
+      currentKeyTtlMs: z.number().int().min(0).max(600_000).default(10_000),
+    })
+    .prefault({}),
   backends: z.record(
     z.string().regex(/^[a-z][a-z0-9-]{0,62}$/, "backend names are a-z, 0-9 and -"),
     backendInstance,

@@ -201,6 +201,33 @@ export const REASONS = {
     kind: "InvalidArgument",
     meaning: "The configStore section of the config is invalid.",
   },
+
+  // Encryption at rest and the audit log (ADR-0017, ADR-0018).
+  KEYRING_INVALID: {
+    kind: "FailedPrecondition",
+    meaning:
+      "pii.keyring cannot be read, is readable by group or others, or holds no valid 32-byte key (at start).",
+  },
+  KEYRING_NOT_CONFIGURED: {
+    kind: "FailedPrecondition",
+    meaning: "The namespace seals fields or a key is rotated, but the gateway config sets no pii.keyring.",
+  },
+  DATA_KEY_UNAVAILABLE: {
+    kind: "Internal",
+    meaning: "A data key is missing from the key store, or its key-encryption key from the keyring.",
+  },
+  SEALED_VALUE_CORRUPT: {
+    kind: "Internal",
+    meaning: "A sealed field does not authenticate: altered, truncated, or copied from another namespace.",
+  },
+  PII_STORE_UNAVAILABLE: {
+    kind: "Unavailable",
+    meaning: "The key store and audit log (the config store's PostgreSQL) are unreachable.",
+  },
+  NAMESPACE_NOT_ENCRYPTED: {
+    kind: "FailedPrecondition",
+    meaning: "StartReEncrypt names a namespace that is not KeyValue or has no schema with encrypted fields.",
+  },
 } as const satisfies Record<string, ReasonInfo>;
 
 /** A reason Prism may send; see {@link REASONS}. */
