@@ -3,11 +3,13 @@ import { AdminService } from "@prism/proto/prism/admin/v1/admin";
 import { type CliAuth, type Commands, flag, UsageError, withClient } from "./cli.js";
 import { browserLogin, deviceLogin, discover, refreshTokens, revokeTokens, toCached } from "./oidc.js";
 import {
+  type CachedTokens,
   configDir,
   MAX_CLIENT_ID_CHARS,
   readSettings,
   readTokens,
   removeTokens,
+  withRefreshLock,
   writeSettings,
   writeTokens,
 } from "./token-cache.js";
@@ -41,9 +43,17 @@ export async function resolveAuth(env: NodeJS.ProcessEnv, explicitToken?: string
   const issuer = env.PRISM_ISSUER || readSettings(dir).issuer;
   let tokens = issuer ? readTokens(dir, issuer) : undefined;
   if (!tokens) return { headers: {} };
-  if (tokens.expiresAt - nowSeconds() <= REFRESH_MARGIN_SECONDS) {
-    tokens = await refreshTokens(tokens);
-    writeTokens(dir, tokens);
+  const stale = (t: CachedTokens) => t.expiresAt - nowSeconds() <= REFRESH_MARGIN_SECONDS;
+  if (stale(tokens)) {
+    const before = tokens;
+    tokens = await withRefreshLock(dir, before.issuer, async () => {
+      // Another prismctl may have refreshed while this one waited for the lock.
+      const current = readTokens(dir, before.issuer) ?? before;
+      if (!stale(current)) return current;
+      const fresh = await refreshTokens(current);
+      writeTokens(dir, fresh);
+      return fresh;
+    });
   }
   return { headers: { authorization: `Bearer ${tokens.accessToken}` }, tokens };
 }

@@ -1,4 +1,14 @@
-import { chmodSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
+import {
+  chmodSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  rmSync,
+  statSync,
+  utimesSync,
+  writeFileSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
@@ -8,6 +18,7 @@ import {
   readTokens,
   removeTokens,
   tokenFile,
+  withRefreshLock,
   writeSettings,
   writeTokens,
 } from "./token-cache.js";
@@ -83,5 +94,26 @@ describe("token cache", () => {
     writeSettings(dir, { issuer: ISSUER, clientId: "prismctl" });
     expect(mode(join(dir, "prismctl.yaml"))).toBe(0o600);
     expect(readSettings(dir)).toEqual({ issuer: ISSUER, clientId: "prismctl" });
+  });
+
+  it("lets one refresh run at a time per issuer and clears a lock left by a dead process", async () => {
+    const events: string[] = [];
+    const refresh = (name: string) =>
+      withRefreshLock(dir, ISSUER, async () => {
+        events.push(`${name} in`);
+        await new Promise((r) => setTimeout(r, 50));
+        events.push(`${name} out`);
+        return name;
+      });
+    expect(await Promise.all([refresh("a"), refresh("b")])).toEqual(["a", "b"]);
+    expect(events).toEqual(["a in", "a out", "b in", "b out"]);
+    const lock = `${tokenFile(dir, ISSUER)}.lock`;
+    expect(existsSync(lock)).toBe(false);
+
+    writeFileSync(lock, "");
+    const old = new Date(Date.now() - 60_000);
+    utimesSync(lock, old, old);
+    expect(await withRefreshLock(dir, ISSUER, async () => "after a stale lock")).toBe("after a stale lock");
+    expect(existsSync(lock)).toBe(false);
   });
 });

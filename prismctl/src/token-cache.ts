@@ -1,7 +1,18 @@
 import { createHash, randomBytes } from "node:crypto";
-import { chmodSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
+import {
+  chmodSync,
+  closeSync,
+  mkdirSync,
+  openSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from "node:fs";
 import { homedir } from "node:os";
 import { join } from "node:path";
+import { setTimeout as sleep } from "node:timers/promises";
 import { PrismError } from "@prism/core";
 import { parse, stringify } from "yaml";
 
@@ -145,4 +156,44 @@ export function removeTokens(dir: string, issuer: string): boolean {
   }
   rmSync(path, { force: true });
   return true;
+}
+
+/** A lock older than this was left by a prismctl that died mid-refresh. */
+const STALE_LOCK_MS = 30_000;
+const LOCK_WAIT_MS = 15_000;
+
+/**
+ * Runs `use` while holding the refresh lock of `issuer` (a file created exclusively beside its
+ * tokens). Issuers rotate a public client's refresh token on every use and treat a reused one as
+ * stolen, revoking the whole grant; so two prismctl processes must never refresh at once, and the
+ * second one re-reads the tokens the first one stored.
+ */
+export async function withRefreshLock<T>(dir: string, issuer: string, use: () => Promise<T>): Promise<T> {
+  ensureDir(dir);
+  ensureDir(join(dir, "tokens"));
+  const lock = `${tokenFile(dir, issuer)}.lock`;
+  const deadline = Date.now() + LOCK_WAIT_MS;
+  for (;;) {
+    try {
+      closeSync(openSync(lock, "wx", 0o600));
+      break;
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== "EEXIST") throw error;
+      let age = 0;
+      try {
+        age = Date.now() - statSync(lock).mtimeMs;
+      } catch {
+        continue; // released meanwhile
+      }
+      if (age > STALE_LOCK_MS) rmSync(lock, { force: true });
+      else if (Date.now() > deadline) {
+        throw new PrismError("Unavailable", `another prismctl is refreshing the token (lock ${lock})`);
+      } else await sleep(100);
+    }
+  }
+  try {
+    return await use();
+  } finally {
+    rmSync(lock, { force: true });
+  }
 }

@@ -190,6 +190,19 @@ describe("prismctl login", { timeout: 120_000 }, () => {
     expect(whoami.stdout).toContain("subject\tcarol\ngroups\tsupport\n");
   });
 
+  it("refreshes one at a time when several commands find the token stale together", async () => {
+    expect((await deviceLogin(shortIssuer, "bob")).code).toBe(0);
+    const revoked = shortIssuer.revokedGrants();
+    // The issuer rotates refresh tokens and revokes the grant when a used one comes back: without
+    // the refresh lock, the losers of this race would present a used token and log bob out.
+    const runs = await Promise.all([1, 2, 3].map(() => prismctl(["kv", "get", "ns", "id"]).done));
+    expect(runs.map((r) => r.code)).toEqual([0, 0, 0]);
+    expect(shortIssuer.revokedGrants()).toBe(revoked);
+    expect(seen).toHaveLength(3);
+    const whoami = await prismctl(["whoami"]).done;
+    expect(whoami.stdout).toContain("subject\tbob\n");
+  });
+
   it("sends a fresh cached token as it is, and --token or PRISM_TOKEN instead when given", async () => {
     expect((await deviceLogin(issuer, "root")).code).toBe(0);
     const cached = JSON.parse(readFileSync(cachedFile(), "utf8")) as {
