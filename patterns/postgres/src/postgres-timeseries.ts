@@ -1,5 +1,6 @@
 import {
   eventBytes,
+  PrismError,
   type TimeSeriesBackend,
   type TimeSeriesCapabilities,
   type TsCallOptions,
@@ -66,17 +67,7 @@ export class PostgresTimeSeries implements TimeSeriesBackend {
     const { signal } = options;
     const nsId = await this.partitions.namespaceId(namespace, signal);
     const times = events.map((event) => event.eventTimeUs);
-    const values = [
-      nsId,
-      seriesId,
-      times,
-      events.map((event) => event.eventId),
-      events.map(eventBytes),
-      events.map((event) => event.payload),
-      events.map((event) => JSON.stringify(event.tags)),
-      this.channel,
-      `${nsId}:${seriesId}`,
-    ];
+    const values = [nsId, seriesId, ...flatBatch(events, times), this.channel, `${nsId}:${seriesId}`];
     const insert = async () => {
       await this.partitions.ensure(nsId, times, signal);
       const { rows } = await this.pool.run(signal, (client) =>
@@ -223,4 +214,46 @@ function toEvent(row: EventRow): TsEvent {
     payload: row.payload ?? EMPTY,
     tags: row.tags ?? {},
   };
+}
+
+/** Separates event ids in the write statement's id parameter; ids never hold control characters. */
+const ID_SEPARATOR = "\u001f";
+
+/**
+ * A batch as the write statement's flat parameters ($3–$9): times, ids, sizes, payload offsets
+ * and lengths as text lists, every payload in one buffer, the tags as one JSON array.
+ */
+function flatBatch(events: readonly TsEvent[], times: readonly bigint[]): unknown[] {
+  const ids = new Array<string>(events.length);
+  const sizes = new Array<number>(events.length);
+  const offsets = new Array<number>(events.length);
+  const lengths = new Array<number>(events.length);
+  const payloads = new Array<Uint8Array>(events.length);
+  const tags = new Array<Record<string, string>>(events.length);
+  let at = 0;
+  for (let i = 0; i < events.length; i++) {
+    const event = events[i]!;
+    if (event.eventId.includes(ID_SEPARATOR)) {
+      throw new PrismError("InvalidArgument", "event ids must not contain control characters", {
+        reason: "INVALID_EVENT_ID",
+        field: `events[${i}].event_id`,
+      });
+    }
+    ids[i] = event.eventId;
+    sizes[i] = eventBytes(event);
+    offsets[i] = at;
+    lengths[i] = event.payload.length;
+    payloads[i] = event.payload;
+    tags[i] = event.tags;
+    at += event.payload.length;
+  }
+  return [
+    times.join(","),
+    ids.join(ID_SEPARATOR),
+    sizes.join(","),
+    offsets.join(","),
+    lengths.join(","),
+    Buffer.concat(payloads, at),
+    JSON.stringify(tags),
+  ];
 }

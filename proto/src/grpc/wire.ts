@@ -31,7 +31,9 @@ export class Reader {
   varint64(): bigint {
     let low = 0;
     let shift = 0;
-    for (; shift < 28; shift += 7) {
+    // Up to 7 bytes (49 bits) add up exactly in a double: epoch seconds (5 bytes) stay on this
+    // path and make one BigInt, not one per byte.
+    for (; shift < 49; shift += 7) {
       const byte = this.byte();
       low += (byte & 0x7f) * 2 ** shift;
       if (byte < 0x80) return BigInt(low);
