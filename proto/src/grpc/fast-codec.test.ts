@@ -25,7 +25,12 @@ function events(seed: number, count: number): Event[] {
     return create(EventSchema, {
       ...(next() % 5 === 0
         ? {}
-        : { eventTime: { seconds, nanos: [0, 1, 999_999_999, next() % 1e9][next() % 4]! } }),
+        : {
+            eventTime: {
+              seconds,
+              nanos: [0, 1, 999_999_999, -1, -(2 ** 31), 2 ** 31 - 1, next() % 1e9][next() % 7]!,
+            },
+          }),
       eventId: texts[next() % texts.length]!,
       payload: new Uint8Array(next() % 3 === 0 ? 0 : next() % 2000).map(() => next() % 256),
       tags,

@@ -103,7 +103,7 @@ function readTimestamp(reader: Reader, length: number): Timestamp {
   while (reader.at < end) {
     const tag = reader.varint();
     if (tag === 0x08) timestamp.seconds = BigInt.asIntN(64, reader.varint64());
-    else if (tag === 0x10) timestamp.nanos = Number(BigInt.asIntN(32, reader.varint64()));
+    else if (tag === 0x10) timestamp.nanos = reader.int32();
     else reader.skip(tag);
   }
   if (reader.at !== end) throw new Error("premature end of google.protobuf.Timestamp");

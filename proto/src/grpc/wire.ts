@@ -47,6 +47,17 @@ export class Reader {
     throw new Error("varint64 too long");
   }
 
+  /** A protobuf `int32`: negative values arrive as 10-byte varints, of which the low 32 bits count. */
+  int32(): number {
+    let value = 0;
+    for (let shift = 0; shift < 70; shift += 7) {
+      const byte = this.byte();
+      if (shift < 32) value |= (byte & 0x7f) << shift;
+      if (byte < 0x80) return value | 0;
+    }
+    throw new Error("varint64 too long");
+  }
+
   length(): number {
     const length = this.varint();
     if (this.at + length > this.buffer.length) throw new Error("premature EOF");
