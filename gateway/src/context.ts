@@ -1,3 +1,4 @@
+import type { PeerCertificate } from "node:tls";
 import type { Metadata } from "@grpc/grpc-js";
 import type { Logger } from "./log.js";
 import type { ResolvedNamespace } from "./registry/namespace-registry.js";
@@ -19,6 +20,8 @@ export interface RequestContext {
   readonly method: string;
   /** The request's gRPC metadata (credentials are read from it by the authenticate step). */
   readonly metadata: Metadata;
+  /** The client's TLS certificate, when the listener is TLS and the client presented one (mTLS). */
+  peerCertificate?(): PeerCertificate | undefined;
   /** Fires at the deadline, when the client cancels, or when the gateway shuts down. */
   signal: AbortSignal;
   /** Epoch ms at which `signal` fires for the deadline. */

@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { authConfigSchema, tlsConfigSchema } from "../auth/auth-config.js";
 import { durationSchema, namespaceSpecSchema } from "./namespace-spec.js";
 
 const hostPort = z
@@ -64,11 +65,10 @@ export const gatewayConfigSchema = z.strictObject({
       }),
     ])
     .prefault({ type: "sqlite" }),
-  auth: z
-    .strictObject({
-      mode: z.enum(["none"]).default("none"),
-    })
-    .prefault({}),
+  /** Who callers are (`none` | `oidc` | `mtls`) and who may administer: see `auth/auth-config.ts`. */
+  auth: authConfigSchema,
+  /** TLS for the gRPC listener, in any auth mode; `clientCaFile` makes client certificates required. */
+  tls: tlsConfigSchema,
   /**
    * Encryption at rest and audit of PII fields (ADR-0017, ADR-0018). `keyring`: the key-encryption
    * keys, from a file (mode 0600 or stricter) or an environment variable — one base64 key, or a

@@ -2,6 +2,7 @@ import { readFileSync } from "node:fs";
 import { isIP } from "node:net";
 import type { BackendDriver } from "@prism/core";
 import { parse as parseYaml } from "yaml";
+import { authProblems } from "../auth/auth-config.js";
 import { type GatewayConfig, gatewayConfigSchema } from "./gateway-config.js";
 import { namespaceProblems, referenceProblems } from "./namespace-rules.js";
 import { formatIssues } from "./namespace-spec.js";
@@ -65,6 +66,7 @@ export function loadConfig(source: ConfigSource, drivers: readonly BackendDriver
   const problems = [
     ...backendProblems(config, drivers),
     ...listenProblems(config),
+    ...authProblems(config),
     ...deadlineProblems(config),
   ];
   const names = new Set<string>();

@@ -1,19 +1,40 @@
 import { isPrismError, PrismError } from "@prism/core";
+import type { Authenticator } from "../auth/authenticator.js";
 import { ANONYMOUS, type EndHook, type Principal, type RequestContext } from "../context.js";
 import type { NamespaceRegistry, ResolvedNamespace } from "../registry/namespace-registry.js";
 import { DeadlineSignals } from "./deadline-signals.js";
-import type { Access, Interceptor } from "./pipeline.js";
+import type { Access, Interceptor, Next } from "./pipeline.js";
 
 /**
- * Step 1, authenticate: fills `ctx.principal`. Auth mode `none` (loopback only, enforced by the
- * config) makes every caller the anonymous principal; OIDC and mTLS modes plug in here.
+ * Step 1, authenticate: fills `ctx.principal` from the call's credentials (`auth/`): mode `none`
+ * (loopback only, enforced by the config) makes every caller anonymous; `oidc` verifies the bearer
+ * token (a verified token is cached, so the common case stays synchronous); `mtls` reads the
+ * client certificate. Failures are UNAUTHENTICATED with a reason.
  */
-export function authenticate(): Interceptor {
-  return (next) => (request, ctx) => {
-    ctx.principal = ANONYMOUS;
-    return next(request, ctx);
+export function authenticate(authenticator: Authenticator = NO_AUTH): Interceptor {
+  return (next, info) => {
+    // Health answers probes (load balancers, kubelets) that carry no credentials: anonymous.
+    return authenticated(info.service?.typeName === HEALTH_SERVICE ? NO_AUTH : authenticator, next);
   };
 }
+
+function authenticated(authenticator: Authenticator, next: Next): Next {
+  return (request, ctx) => {
+    const principal = authenticator.authenticate(ctx);
+    if (!(principal instanceof Promise)) {
+      ctx.principal = principal;
+      return next(request, ctx);
+    }
+    return principal.then((verified) => {
+      ctx.principal = verified;
+      return next(request, ctx);
+    });
+  };
+}
+
+const HEALTH_SERVICE = "grpc.health.v1.Health";
+
+const NO_AUTH: Authenticator = { mode: "none", authenticate: () => ANONYMOUS };
 
 /** Deadline settings: the default applies when the client sets none; the cap bounds any deadline. */
 export interface DeadlineSettings {

@@ -74,6 +74,12 @@ class CallState implements RequestContext {
     return this.call.metadata;
   }
 
+  peerCertificate() {
+    const cert = this.call.getAuthContext().sslPeerCertificate;
+    // Node answers {} on a TLS connection without a client certificate.
+    return cert && Object.keys(cert).length > 0 ? cert : undefined;
+  }
+
   onEnd(hook: EndHook): void {
     if (this.hook === undefined) this.hook = hook;
     else if (this.hooks) this.hooks.push(hook);
