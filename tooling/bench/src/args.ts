@@ -15,6 +15,8 @@ export const USAGE = `usage: pnpm bench kv [options]                 closed loop
        pnpm bench kv --records N[,N…] --backend memory|sqlite|postgres|nats [options]
                                                Get latency by namespace size
        pnpm bench kv --smoke                   every mode, tiny and short (CI)
+  --auth                     closed loop: also the gateway with auth.mode oidc (a bearer token on every
+                             call) against the gateway without auth; prints the ratio (goal 0.9)
   --backend B                closed loop: memory, or postgres (adds gateway-on-postgres vs direct pg);
                              --rate: postgres (default, all four targets) or memory (bare and gateway only);
                              --records: memory (default), sqlite, postgres or nats
@@ -98,6 +100,7 @@ export function parseMode(argv: string[]): Mode {
       "pg-pool": { type: "string", default: "10" },
       "cpu-prof": { type: "string" },
       bundled: { type: "boolean" },
+      auth: { type: "boolean", default: false },
       smoke: { type: "boolean", default: false },
       writers: { type: "string" },
       batch: { type: "string" },
@@ -246,6 +249,7 @@ export function parseMode(argv: string[]): Mode {
       pgPoolSize,
       pgUrl,
       ...cpuProfileDir,
+      auth: values.auth ?? false,
     },
   });
 }

@@ -24,6 +24,8 @@ export interface GatewaySetup {
   preload?: string[];
   /** Run a bundled gateway (`bundle.ts`) with this orphan guard instead of the sources under tsx. */
   bundled?: { entry: string; guard: string };
+  /** More top-level config sections, e.g. `auth`. */
+  config?: Record<string, unknown>;
 }
 
 /** Environment variables that would override the bench's config in the gateway. */
@@ -48,6 +50,7 @@ export async function startGatewayProcess(setup: GatewaySetup): Promise<ChildSer
         ? { name, pattern: "keyvalue", backend: spec }
         : { name, pattern: "keyvalue", ...spec },
     ),
+    ...setup.config,
   };
   // JSON is YAML: no YAML writer needed.
   const file = join(dir, "gateway.yaml");

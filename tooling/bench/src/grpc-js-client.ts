@@ -30,6 +30,7 @@ export class GrpcJsLoadClient implements KvLoadClient {
       Buffer.from(bytes),
     );
     this.expectedLength = expectedResponse(0, target.dataset).length;
+    for (const [name, value] of Object.entries(target.headers ?? {})) this.metadata.set(name, value);
   }
 
   get(seq: number): Promise<void> {

@@ -77,8 +77,10 @@ export class H2LoadClient implements KvLoadClient {
   private readonly frames: Buffer[];
   /** Bytes of a correct answer's DATA: the 5-byte gRPC frame header plus the message. */
   private readonly expectedBytes: number;
+  private readonly headers: Record<string, string>;
 
   constructor(target: LoadTarget) {
+    this.headers = target.headers ? { ...GET_HEADERS, ...target.headers } : GET_HEADERS;
     this.sessions = Array.from({ length: target.channels }, () => {
       const session = connect(`http://${target.address}`);
       // Failures surface on each call's stream; an unhandled session 'error' would crash the bench.
@@ -92,7 +94,7 @@ export class H2LoadClient implements KvLoadClient {
   async get(seq: number): Promise<void> {
     const session = this.sessions[seq % this.sessions.length]!;
     const body = this.frames[seq % this.frames.length]!;
-    const { status, message, bytes } = await h2Unary(session, GET_HEADERS, body);
+    const { status, message, bytes } = await h2Unary(session, this.headers, body);
     if (status === "0" && bytes === this.expectedBytes) return;
     if (status === "0") throw new Error(`unexpected response of ${bytes} bytes`);
     throw new Error(`${status ?? "no status"} ${message}`);

@@ -1,4 +1,5 @@
 import { availableParallelism } from "node:os";
+import { AUTH_GOAL, startAuthGateway } from "./auth-bench.js";
 import type { ChildServer } from "./child.js";
 import { type Dataset, MEMORY_NAMESPACE, POSTGRES_NAMESPACE } from "./dataset.js";
 import type { LoadOptions } from "./load.js";
@@ -25,6 +26,8 @@ export interface KvBenchOptions extends Dataset {
   readonly pgPoolSize: number;
   /** Where to write both children's V8 CPU profiles (`gateway/`, `bare/`), when profiling. */
   readonly cpuProfileDir?: string;
+  /** Also compare the gateway with `auth.mode: oidc` against the gateway without (issue 10's goal). */
+  readonly auth?: boolean;
 }
 
 /** The throughput ratio gateway / bare grpc-js the gateway must keep (closed loop, memory backend). */
@@ -54,6 +57,7 @@ export async function runKvBench(
   const postgres = options.backend === "postgres";
   const children: ChildServer[] = [];
   const targets: Target[] = [];
+  const closers: (() => Promise<void>)[] = [];
   try {
     const { bare, gateway } = await startServers(
       {
@@ -69,14 +73,27 @@ export async function runKvBench(
     await verify(bare.address, MEMORY_NAMESPACE, dataset);
     await preload(gateway.address, MEMORY_NAMESPACE, dataset);
     if (postgres) await preload(gateway.address, POSTGRES_NAMESPACE, dataset);
+    const auth = options.auth ? await startAuthGateway(dataset, children) : undefined;
+    if (auth) closers.push(auth.close);
 
     // Each target joins `targets` as soon as it exists, so `finally` closes it whatever fails next.
     const track = (target: Target): Target => {
       targets.push(target);
       return target;
     };
-    const grpcTarget = (label: string, server: ChildServer, namespace: string): Target => {
-      const target = { address: server.address, channels: options.channels, namespace, dataset };
+    const grpcTarget = (
+      label: string,
+      server: ChildServer,
+      namespace: string,
+      headers?: Record<string, string>,
+    ): Target => {
+      const target = {
+        address: server.address,
+        channels: options.channels,
+        namespace,
+        dataset,
+        ...(headers && { headers }),
+      };
       const client = createLoadClient(options.client, target);
       return track({ label, issue: (seq) => client.get(seq), pid: server.pid, close: () => client.close() });
     };
@@ -89,6 +106,15 @@ export async function runKvBench(
         gateway: grpcTarget("gateway", gateway, MEMORY_NAMESPACE),
       },
     ];
+    if (auth) {
+      pairs.push({
+        key: "auth",
+        title: "oidc auth: gateway with a bearer token / gateway without auth (memory backend)",
+        goal: AUTH_GOAL,
+        baseline: grpcTarget("gateway, auth none", gateway, MEMORY_NAMESPACE),
+        gateway: grpcTarget("gateway, auth oidc", auth.gateway, MEMORY_NAMESPACE, auth.headers),
+      });
+    }
     if (postgres) {
       const direct = new DirectPgReader(options.pgUrl, options.pgPoolSize, POSTGRES_NAMESPACE, dataset);
       pairs.push({
@@ -129,6 +155,7 @@ export async function runKvBench(
   } finally {
     await Promise.allSettled(targets.map((t) => t.close()));
     await Promise.allSettled(children.map((child) => child.stop()));
+    await Promise.allSettled(closers.map((close) => close()));
   }
 }
 

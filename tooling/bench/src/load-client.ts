@@ -32,6 +32,8 @@ export interface LoadTarget {
   dataset: Dataset;
   /** The records call `seq` reads, as `indices[seq % length]` (default: all, in order). */
   indices?: readonly number[];
+  /** Metadata sent with every call, e.g. `{ authorization: "Bearer …" }`. */
+  headers?: Record<string, string>;
 }
 
 /**

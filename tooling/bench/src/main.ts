@@ -86,6 +86,7 @@ async function smoke(pgUrl: string, natsUrl: string): Promise<number> {
     rounds: 1,
     durationS: 1,
     warmupS: 0.5,
+    auth: true,
   });
   process.stdout.write("\n");
   failed += await rate({

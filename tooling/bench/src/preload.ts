@@ -9,8 +9,13 @@ import { type Dataset, expectedResponse, recordId, recordValue } from "./dataset
  *
  * @example await preload("127.0.0.1:40123", "bench-kv", dataset)
  */
-export async function preload(address: string, namespace: string, dataset: Dataset): Promise<void> {
-  const kv = createPromiseClient(KeyValueService, { address });
+export async function preload(
+  address: string,
+  namespace: string,
+  dataset: Dataset,
+  headers: Record<string, string> = {},
+): Promise<void> {
+  const kv = createPromiseClient(KeyValueService, { address, headers });
   try {
     let next = 0;
     const writer = async () => {
@@ -26,7 +31,7 @@ export async function preload(address: string, namespace: string, dataset: Datas
   } finally {
     kv.close();
   }
-  await verify(address, namespace, dataset);
+  await verify(address, namespace, dataset, [], headers);
 }
 
 /**
@@ -40,8 +45,9 @@ export async function verify(
   namespace: string,
   dataset: Dataset,
   more: readonly number[] = [],
+  headers: Record<string, string> = {},
 ): Promise<void> {
-  const kv = createPromiseClient(KeyValueService, { address });
+  const kv = createPromiseClient(KeyValueService, { address, headers });
   try {
     for (const index of new Set([0, Math.floor(dataset.records / 2), dataset.records - 1, ...more])) {
       const response = await kv.get({ namespace, id: recordId(index) }, { timeoutMs: 10_000 });
