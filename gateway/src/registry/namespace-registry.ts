@@ -1,3 +1,4 @@
+import { randomBytes } from "node:crypto";
 import { type Backend, type BackendDriver, PrismError, type TsNamespaceSettings } from "@prism/core";
 import type { ConfigStore, StoredNamespace } from "../config/config-store.js";
 import type { GatewayConfig } from "../config/gateway-config.js";
@@ -9,6 +10,10 @@ import {
   parseDuration,
 } from "../config/namespace-spec.js";
 import type { Logger } from "../log.js";
+import type { ValuePolicy } from "../pii/contract.js";
+import { namespaceValuePolicy, schemaProblems, servingProblem } from "../pii/namespace-values.js";
+import { type RegisteredFile, registerSchemaSet, SchemaCatalog } from "../pii/schema-catalog.js";
+import type { ValuePolicySettings } from "../pii/schema-values.js";
 import { Binding } from "./binding.js";
 import { RateLimiter } from "./rate-limiter.js";
 
@@ -26,6 +31,11 @@ export interface ResolvedNamespace {
   readonly timeseries: TsNamespaceSettings | undefined;
   /** Graph: edges one traversal may examine (the namespace's limits.visit_budget or the default). */
   readonly graphVisitBudget: number;
+  /**
+   * Namespaces with a `schema:` whose message has PII annotations: every value passes through it
+   * (masking, sealing, audit). Undefined otherwise — check it once, pay nothing without it.
+   */
+  readonly values?: ValuePolicy | undefined;
 }
 
 /** How often the registry compares the store's generation with its own even without notifications. */
@@ -45,6 +55,9 @@ export class NamespaceRegistry {
   private unwatch: (() => void) | undefined;
   private running: Promise<void> | undefined;
   private queued: Promise<void> | undefined;
+  private catalog = SchemaCatalog.EMPTY;
+  /** Value policies of the current catalog, by message name (shared by namespaces). */
+  private policies = new Map<string, ValuePolicy | undefined>();
 
   /** Serves the config-file namespaces at once; `start` adds the stored ones. */
   constructor(
@@ -53,6 +66,8 @@ export class NamespaceRegistry {
     private readonly backends: ReadonlyMap<string, Backend>,
     private readonly store: ConfigStore,
     private readonly logger: Logger,
+    /** What schema namespaces' value policies use: cipher, audit sink, HASH mask key. */
+    private readonly valueSettings: ValuePolicySettings = { hashKey: randomBytes(32) },
   ) {
     this.snapshot = this.build([]);
   }
@@ -100,6 +115,8 @@ export class NamespaceRegistry {
    * Returns the stored namespace and whether it was new.
    */
   async apply(input: unknown, dryRun = false): Promise<{ namespace: ResolvedNamespace; created: boolean }> {
+    // Schemas registered through another gateway since the last reload count.
+    await this.refresh();
     const spec = this.validate(input);
     const existing = this.snapshot.get(spec.name);
     if (existing?.source === "config") {
@@ -141,6 +158,32 @@ export class NamespaceRegistry {
       throw new PrismError("NotFound", `namespace ${name} does not exist`, { reason: "NAMESPACE_NOT_FOUND" });
     }
     await this.reload();
+  }
+
+  /**
+   * Registers a FileDescriptorSet (AdminService.RegisterSchema): versions each changed file after
+   * checking it against the newest stored version and the namespaces using its messages, then
+   * reloads so schema namespaces decode with it.
+   */
+  async registerSchemas(setBytes: Uint8Array): Promise<{ files: RegisteredFile[]; messageNames: string[] }> {
+    const specs = [...this.config.namespaces, ...(await this.store.list()).map((stored) => stored.spec)];
+    const inUse = new Set(specs.flatMap((spec) => (spec.schema === undefined ? [] : [spec.schema])));
+    const result = await registerSchemaSet(this.store, setBytes, inUse, (message) =>
+      servingProblem(message, this.valueSettings),
+    );
+    await this.reload();
+    return result;
+  }
+
+  /** The registered schema files (newest versions) and their message names. */
+  async schemas(): Promise<{ files: RegisteredFile[]; messageNames: string[] }> {
+    await this.refresh();
+    const files = this.catalog.files.map(({ name, version, registeredAt }) => ({
+      name,
+      version,
+      registeredAt,
+    }));
+    return { files, messageNames: this.catalog.messageNames() };
   }
 
   /**
@@ -188,6 +231,14 @@ export class NamespaceRegistry {
     // next refresh reloads again (never the other way round, which could hide the change).
     const generation = await this.store.generation();
     const stored = await this.store.list();
+    const files = await this.store.schemaFiles();
+    const catalog = SchemaCatalog.of(files);
+    if (catalog.key !== this.catalog.key) {
+      if (catalog.problem)
+        this.logger.error({ problem: catalog.problem }, "registered schemas do not resolve");
+      this.catalog = catalog;
+      this.policies = new Map();
+    }
     this.snapshot = this.build(stored);
     this.generation = generation;
   }
@@ -223,7 +274,22 @@ export class NamespaceRegistry {
   }
 
   private problemsOf(spec: NamespaceSpec): string[] {
-    return namespaceProblems(spec, this.config, this.drivers);
+    return [
+      ...namespaceProblems(spec, this.config, this.drivers),
+      ...schemaProblems(spec, this.catalog, this.valueSettings),
+    ];
+  }
+
+  /** The namespace's value policy, built once per schema and catalog. */
+  private valuesOf(spec: NamespaceSpec): ValuePolicy | undefined {
+    if (spec.schema === undefined) return undefined;
+    if (!this.policies.has(spec.schema)) {
+      // Keyed by message name; a refusing policy (schema not servable) is not cached.
+      const policy = namespaceValuePolicy(spec, this.catalog, this.valueSettings);
+      if (schemaProblems(spec, this.catalog, this.valueSettings).length > 0) return policy;
+      this.policies.set(spec.schema, policy);
+    }
+    return this.policies.get(spec.schema);
   }
 
   private resolveSpec(
@@ -255,6 +321,7 @@ export class NamespaceRegistry {
       limiter,
       timeseries: spec.pattern === "timeseries" ? timeSeriesSettings(spec, this.config) : undefined,
       graphVisitBudget: spec.limits?.visit_budget ?? this.config.graph.visitBudget,
+      values: this.valuesOf(spec),
     });
   }
 }

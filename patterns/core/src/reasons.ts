@@ -202,6 +202,26 @@ export const REASONS = {
     meaning: "The configStore section of the config is invalid.",
   },
 
+  // Registered schemas and schema-driven values (AdminService.RegisterSchema, namespace `schema:`).
+  INVALID_SCHEMA: {
+    kind: "InvalidArgument",
+    meaning:
+      "The FileDescriptorSet does not parse, misses an import, is too large or uses a field number Prism reserves.",
+  },
+  SCHEMA_INCOMPATIBLE: {
+    kind: "FailedPrecondition",
+    meaning:
+      "A registered file changed incompatibly (a field renamed, retyped or removed unreserved, a used message removed).",
+  },
+  SCHEMA_UNAVAILABLE: {
+    kind: "FailedPrecondition",
+    meaning: "The namespace's schema is not registered, or it seals fields and the gateway has no keyring.",
+  },
+  VALUE_SCHEMA_MISMATCH: {
+    kind: "InvalidArgument",
+    meaning: "A value written to a namespace with a schema does not decode as its message.",
+  },
+
   // Encryption at rest and the audit log (ADR-0017, ADR-0018).
   KEYRING_INVALID: {
     kind: "FailedPrecondition",

@@ -27,6 +27,8 @@ import {
 } from "@prism/proto/prism/keyvalue/v1/keyvalue";
 import type { KeyValueSettings } from "../../config/gateway-config.js";
 import type { NamespacedContext } from "../../context.js";
+import { valueCall } from "../../pii/namespace-values.js";
+import { itemsFromStorage, itemsToStorage } from "../../pii/pattern-values.js";
 import type { PatternPolicy } from "../../pipeline/serve.js";
 import { lastPer } from "../last-per.js";
 import { softDeadline } from "../soft-deadline.js";
@@ -65,10 +67,12 @@ export class KeyValueService {
     if (request.items.length === 0) throw invalid("items", "must hold at least one item", "ITEMS_REQUIRED");
     this.checkCount(request.items.length, "items");
     const now = Date.now();
-    const items = lastPer(request.items, keyOf).map((item, i) =>
+    let items = lastPer(request.items, keyOf).map((item, i) =>
       checkItem(item, `items[${i}]`, this.settings, maxValueBytes, now),
     );
     requireTtl(ctx, items);
+    const values = ctx.namespace.values;
+    if (values) items = await itemsToStorage(values, request.id, items, valueCall(ctx));
     const result = await kv.put(name, request.id, items, {
       signal: ctx.signal,
       idempotencyKey: idempotencyKey(request.idempotencyToken),
@@ -97,6 +101,8 @@ export class KeyValueService {
       items: page.items.map(toMessage),
       nextPageToken: page.more && last ? encodePageToken(name, request.id, predicate, last.key) : "",
     };
+    const values = ctx.namespace.values;
+    if (values) await itemsFromStorage(values, request.id, response.items, valueCall(ctx));
     return response;
   }
 
@@ -147,6 +153,14 @@ export class KeyValueService {
       ctx,
       mutations.flatMap((m) => (m.op === "put" ? [m.item] : [])),
     );
+    const values = ctx.namespace.values;
+    if (values) {
+      const call = valueCall(ctx);
+      for (const mutation of mutations) {
+        if (mutation.op !== "put") continue;
+        mutation.item = (await itemsToStorage(values, request.id, [mutation.item], call))[0]!;
+      }
+    }
     const result = await kv.mutate(name, request.id, mutations, {
       signal: ctx.signal,
       idempotencyKey: idempotencyKey(request.idempotencyToken),
@@ -161,6 +175,12 @@ export class KeyValueService {
   async *scan(request: ScanRequest, ctx: NamespacedContext): AsyncIterable<ScanResponse> {
     const { kv, name } = target(ctx);
     const { limitBytes } = pageLimits(request.pageSizeBytes, 0, this.settings);
+    const values = ctx.namespace.values;
+    const call = values && valueCall(ctx);
+    const shown = async (message: ScanResponse) => {
+      await itemsFromStorage(values!, message.id, message.items, call!);
+      return message;
+    };
     const answerBy = softDeadline(ctx.deadline);
     let after: ScanPosition | undefined = request.cursor ? decodeScanCursor(request.cursor) : undefined;
     let batch: { id: string; items: KvItem[]; bytes: number } | undefined;
@@ -183,7 +203,9 @@ export class KeyValueService {
       });
       for (const { id, item } of page.rows) {
         const size = item.key.length + item.value.length;
-        if (batch && (batch.id !== id || batch.bytes + size > limitBytes)) yield take();
+        if (batch && (batch.id !== id || batch.bytes + size > limitBytes)) {
+          yield values ? await shown(take()) : take();
+        }
         batch ??= { id, items: [], bytes: 0 };
         batch.items.push(item);
         batch.bytes += size;
@@ -192,14 +214,16 @@ export class KeyValueService {
       if (!page.more || page.rows.length === 0) break;
       if (Date.now() >= answerBy) {
         const message = batch
-          ? take()
+          ? values
+            ? await shown(take())
+            : take()
           : create(ScanResponseSchema, { cursor: encodeScanCursor(after!.id, after!.key) });
         message.truncated = true;
         yield message;
         return;
       }
     }
-    if (batch) yield take();
+    if (batch) yield values ? await shown(take()) : take();
   }
 
   private checkCount(count: number, field: string): void {

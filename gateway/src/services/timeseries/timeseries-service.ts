@@ -19,6 +19,8 @@ import { Order } from "@prism/proto/prism/timeseries/v1/timeseries";
 import type { TimeSeriesSettings } from "../../config/gateway-config.js";
 import type { NamespacedContext } from "../../context.js";
 import type { Logger } from "../../log.js";
+import { valueCall } from "../../pii/namespace-values.js";
+import { eventsFromStorage, eventsToStorage } from "../../pii/pattern-values.js";
 import type { PatternPolicy } from "../../pipeline/serve.js";
 import { invalid } from "../keyvalue/validate.js";
 import { decodeReadToken, encodeReadToken, type ReadShape } from "./page-token.js";
@@ -54,7 +56,9 @@ export class TimeSeriesService {
   async write(request: WriteRequest, ctx: NamespacedContext): Promise<WriteResponse> {
     const { ts, name, settings, maxPayloadBytes } = target(ctx);
     checkSeriesId(request.seriesId, this.settings);
-    const events = checkEvents(request.events, this.settings, settings, maxPayloadBytes, Date.now());
+    let events = checkEvents(request.events, this.settings, settings, maxPayloadBytes, Date.now());
+    const values = ctx.namespace.values;
+    if (values) events = await eventsToStorage(values, request.seriesId, events, valueCall(ctx));
     if (request.async) {
       this.writeLater(ts, name, request.seriesId, events, settings);
       return response(0, 0);
@@ -100,7 +104,10 @@ export class TimeSeriesService {
     });
     const last = page.events.at(-1);
     const token = page.more && last ? encodeReadToken(shape, { endUs, after: last }) : "";
-    return readResponse(page.events.map(toMessage), token);
+    const events = page.events.map(toMessage);
+    const values = ctx.namespace.values;
+    if (values) await eventsFromStorage(values, request.seriesId, events, valueCall(ctx));
+    return readResponse(events, token);
   }
 
   /**
@@ -122,11 +129,15 @@ export class TimeSeriesService {
       tagFilter: request.tagFilter,
       ...(startUs !== undefined && { startUs }),
     });
+    const values = ctx.namespace.values;
+    const call = values && valueCall(ctx);
     for await (const batch of events) {
       // Live events older than the start (written late) are not part of a tail from `start`.
       const kept = startUs === undefined ? batch : batch.filter((event) => event.eventTimeUs >= startUs);
       if (kept.length === 0) continue;
-      yield { $typeName: "prism.timeseries.v1.TailResponse", events: kept.map(toMessage) };
+      const messages = kept.map(toMessage);
+      if (values) await eventsFromStorage(values, request.seriesId, messages, call!);
+      yield { $typeName: "prism.timeseries.v1.TailResponse", events: messages };
     }
     if (ctx.signal.aborted) throw abortError(ctx.signal);
   }
