@@ -87,6 +87,9 @@ export async function deviceLogin(
   out: (line: string) => void,
   signal: AbortSignal,
 ): Promise<TokenResponse> {
+  if (!config.serverMetadata().device_authorization_endpoint) {
+    throw new PrismError("FailedPrecondition", "the issuer does not offer the device code flow: use --pkce");
+  }
   try {
     const device = await oidc.initiateDeviceAuthorization(config, { scope });
     out(`Open ${device.verification_uri} and enter the code ${device.user_code}`);

@@ -231,6 +231,19 @@ describe("prismctl login", { timeout: 120_000 }, () => {
     expect((await prismctl(["logout"]).done).stdout).toContain("not logged in");
   });
 
+  it("says to use --pkce when the issuer has no device code flow", async () => {
+    const pkceOnly = await startTestIssuer({ deviceFlow: false });
+    try {
+      const result = await prismctl(["login", "--issuer", pkceOnly.issuer]).done;
+      expect(result.code).toBe(1);
+      expect(result.stderr).toContain(
+        "does not offer the device code flow: use --pkce (FAILED_PRECONDITION)",
+      );
+    } finally {
+      await pkceOnly.stop();
+    }
+  });
+
   it("refuses a plain-http issuer that is not on loopback, before any request", async () => {
     const result = await prismctl(["login", "--issuer", "http://login.example.com"]).done;
     expect(result.code).toBe(1);

@@ -55,6 +55,8 @@ export interface TestIssuerOptions {
   accessTokenTTL?: number;
   /** Replaces {@link TEST_USERS}. */
   users?: Record<string, readonly string[]>;
+  /** false: an issuer without the device code flow (default true). */
+  deviceFlow?: boolean;
 }
 
 export interface TokenSet {
@@ -159,7 +161,7 @@ export async function startTestIssuer(options: TestIssuerOptions = {}): Promise<
     features: {
       devInteractions: { enabled: true },
       deviceFlow: {
-        enabled: true,
+        enabled: options.deviceFlow ?? true,
         // Plain pages around oidc-provider's own forms (its defaults print a notice on each use).
         async userCodeInputSource(ctx, form) {
           ctx.body = `<!DOCTYPE html><title>Device</title>${form}`;
