@@ -3,7 +3,9 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { PrismError } from "@prism/core";
 import { describe, expect, it } from "vitest";
+import { type ConfigError, loadConfig } from "../config/load-config.js";
 import { type NamespaceSpec, namespaceSpecSchema } from "../config/namespace-spec.js";
+import { DRIVERS } from "../drivers.js";
 import { type AdminAccess, checkGrants, isAdmin } from "./admin-access.js";
 import { authConfigSchema, authProblems } from "./auth-config.js";
 import { principalOfCertificate } from "./authenticator.js";
@@ -113,6 +115,33 @@ describe("authProblems", () => {
     expect(issuer("http://id.example.com", true)).toEqual([
       "auth.oidc.issuer: allowInsecureHttp is allowed only for a loopback issuer",
     ]);
+  });
+
+  it("are reported by loadConfig with the other problems; a non-loopback listener is fine with auth on", () => {
+    const file = join(dir, "gateway.yaml");
+    const problems = (yaml: string) => {
+      writeFileSync(file, yaml);
+      try {
+        loadConfig({ file, env: { PRISM_GRPC_ADDR: "0.0.0.0:8980" } }, DRIVERS);
+        return [];
+      } catch (error) {
+        return (error as ConfigError).problems;
+      }
+    };
+    const backends = "backends: { mem: { type: memory } }\n";
+    expect(problems(`${backends}auth: { mode: mtls }\n`)).toEqual([
+      "tls: required when auth.mode is mtls (certFile, keyFile, clientCaFile)",
+    ]);
+    expect(
+      problems(
+        `${backends}auth: { mode: oidc, oidc: { issuer: "https://id.example.com", audience: prism } }\n`,
+      ),
+    ).toEqual([]);
+    expect(
+      problems(
+        `${backends}auth: { mode: oidc, oidc: { issuer: "https://id.example.com", audience: prism, algorithms: [HS256] } }\n`,
+      ),
+    ).toHaveLength(1);
   });
 
   it("never allows none or HMAC algorithms, and bounds the clock skew", () => {
