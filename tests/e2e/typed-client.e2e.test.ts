@@ -1,9 +1,11 @@
+import { randomBytes } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { create, equals, fromBinary } from "@bufbuild/protobuf";
 import { UserProfileSchema } from "@prism/proto/acme/v1/user_profile";
-import { UserProfiles } from "@prism/proto/acme/v1/user_profile_prism";
+import { registerUserProfileSchema, UserProfiles } from "@prism/proto/acme/v1/user_profile_prism";
 import { createPromiseClient } from "@prism/proto/grpc";
+import { AdminService } from "@prism/proto/prism/admin/v1/admin";
 import { KeyValueService } from "@prism/proto/prism/keyvalue/v1/keyvalue";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parse } from "yaml";
@@ -12,6 +14,9 @@ import { type GatewayProcess, removeDataDir, startGatewayProcess } from "../supp
 /**
  * The client protoc-gen-prism generated for acme.v1.UserProfile, against a gateway whose config
  * declares the namespace from the generated manifest (on SQLite instead of the hinted Postgres).
+ * The manifest names the schema, so the gateway has a keyring (UserProfile seals phone and ssn),
+ * the test registers the schema first, and the caller is on the namespace's pii list (the masked
+ * view is tests/e2e/pii.e2e.test.ts).
  */
 const MANIFEST = resolve(
   import.meta.dirname,
@@ -25,10 +30,18 @@ let kv: ReturnType<typeof createPromiseClient<typeof KeyValueService.method>>;
 beforeAll(async () => {
   const manifest = parse(readFileSync(MANIFEST, "utf8")) as Record<string, unknown>;
   expect(manifest).toMatchObject({ name: UserProfiles.defaultNamespace, pattern: "keyvalue" });
-  gateway = await startGatewayProcess({
-    backends: { local: { type: "sqlite", path: "profiles.db" } },
-    namespaces: [{ ...manifest, backend: "local" }],
-  });
+  const anyone = ["user:anonymous"];
+  gateway = await startGatewayProcess(
+    {
+      backends: { local: { type: "sqlite", path: "profiles.db" } },
+      namespaces: [{ ...manifest, backend: "local", access: { read: anyone, write: anyone, pii: anyone } }],
+      pii: { keyring: { env: "PRISM_TEST_KEYRING" } },
+    },
+    { env: { PRISM_TEST_KEYRING: randomBytes(32).toString("base64") } },
+  );
+  const admin = createPromiseClient(AdminService, { address: gateway.address });
+  await registerUserProfileSchema(admin);
+  admin.close();
   profiles = new UserProfiles({ address: gateway.address });
   kv = createPromiseClient(KeyValueService, { address: gateway.address });
 }, 60_000);
