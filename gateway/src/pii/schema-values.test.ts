@@ -30,7 +30,7 @@ import { beforeEach, describe, expect, it } from "vitest";
 import { ANONYMOUS } from "../context.js";
 import type { AuditRecord, FieldCipher, ValueCall } from "./contract.js";
 import { planMessage } from "./field-plan.js";
-import { schemaValuePolicy } from "./schema-values.js";
+import { resealStored, schemaValuePolicy } from "./schema-values.js";
 
 /**
  * AES-256-GCM under one key, with the namespace as additional data: a stand-in for the keyring's
@@ -52,10 +52,10 @@ class TestCipher implements FieldCipher {
     decipher.setAuthTag(bytes.subarray(12, 28));
     return Buffer.concat([decipher.update(bytes.subarray(28)), decipher.final()]);
   }
-  keyIdOf(): string {
+  keyIdOf(_sealed?: Uint8Array): string {
     return "test";
   }
-  async currentKeyId(): Promise<string> {
+  async currentKeyId(_namespace?: string): Promise<string> {
     return "test";
   }
 }
@@ -224,6 +224,39 @@ describe("schemaValuePolicy on acme.v1.UserProfile", () => {
     );
     await time("baseline: an empty async call", async () => clearCall);
     expect(await quiet.fromStorage("u-1", plain, call(true))).toBe(plain);
+  });
+});
+
+describe("resealStored", () => {
+  /** The test cipher under a key id that can move: the id is the first byte of what it seals. */
+  class RotatingCipher extends TestCipher {
+    current = 1;
+    override async seal(namespace: string, plaintext: Uint8Array): Promise<Uint8Array> {
+      return Buffer.concat([Buffer.from([this.current]), await super.seal(namespace, plaintext)]);
+    }
+    override async open(namespace: string, sealed: Uint8Array): Promise<Uint8Array> {
+      return super.open(namespace, sealed.subarray(1));
+    }
+    override keyIdOf(sealed?: Uint8Array): string {
+      return `k${sealed![0]}`;
+    }
+    override async currentKeyId(): Promise<string> {
+      return `k${this.current}`;
+    }
+  }
+
+  it("moves a stored value's sealed part to the current key, once, and leaves plain values alone", async () => {
+    const rotating = new RotatingCipher();
+    const sealing = schemaValuePolicy(UserProfileSchema, { cipher: rotating, hashKey: HASH_KEY })!;
+    const stored = await sealing.toStorage("u-1", toBinary(UserProfileSchema, ada()), call(true));
+    expect(await resealStored(rotating, "user-profiles", stored)).toBeUndefined();
+    rotating.current = 2;
+    const moved = (await resealStored(rotating, "user-profiles", stored))!;
+    expect(moved).toBeDefined();
+    expect(text(moved)).not.toContain("078-05-1120");
+    expect(fromBinary(UserProfileSchema, await sealing.fromStorage("u-1", moved, call(true)))).toEqual(ada());
+    expect(await resealStored(rotating, "user-profiles", moved)).toBeUndefined();
+    expect(await resealStored(rotating, "user-profiles", toBinary(UserProfileSchema, ada()))).toBeUndefined();
   });
 });
 
