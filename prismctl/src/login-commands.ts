@@ -1,7 +1,6 @@
 import { PrismError } from "@prism/core";
 import { AdminService } from "@prism/proto/prism/admin/v1/admin";
 import { type CliAuth, type Commands, flag, UsageError, withClient } from "./cli.js";
-import { browserLogin, deviceLogin, discover, refreshTokens, revokeTokens, toCached } from "./oidc.js";
 import {
   type CachedTokens,
   configDir,
@@ -22,6 +21,8 @@ const DEFAULT_SCOPE = "openid offline_access";
 const TOKEN_SHAPE = /^[\x21-\x7e]{1,16384}$/;
 
 const nowSeconds = () => Math.floor(Date.now() / 1000);
+/** openid-client loads only when a command talks to the issuer, not on every gateway call. */
+const issuerClient = () => import("./oidc.js");
 
 /**
  * The token every command sends: `--token` or PRISM_TOKEN when given; otherwise the cached token
@@ -50,7 +51,7 @@ export async function resolveAuth(env: NodeJS.ProcessEnv, explicitToken?: string
       // Another prismctl may have refreshed while this one waited for the lock.
       const current = readTokens(dir, before.issuer) ?? before;
       if (!stale(current)) return current;
-      const fresh = await refreshTokens(current);
+      const fresh = await (await issuerClient()).refreshTokens(current);
       writeTokens(dir, fresh);
       return fresh;
     });
@@ -108,6 +109,7 @@ export const LOGIN_COMMANDS: Commands = {
         );
       }
       const signal = AbortSignal.timeout(seconds(args, "--timeout", 600, 3600) * 1000);
+      const { browserLogin, deviceLogin, discover, toCached } = await issuerClient();
       const config = await discover(issuer, clientId);
       const browser = args.includes("--browser");
       const response =
@@ -140,7 +142,7 @@ export const LOGIN_COMMANDS: Commands = {
       }
       let revoked = false;
       try {
-        revoked = await revokeTokens(tokens);
+        revoked = await (await issuerClient()).revokeTokens(tokens);
       } catch (error) {
         // The local tokens go regardless: logging out must work with the issuer down.
         process.stderr.write(`warning: ${(error as Error).message}; removing the local tokens anyway\n`);
