@@ -200,7 +200,7 @@ export async function startTestIssuer(options: TestIssuerOptions = {}): Promise<
       RefreshToken: 3600,
       Session: 3600,
     },
-    // Device login and PKCE callbacks are all on loopback: no secure-context requirements here.
+    // Errors as plain text, so a failing test shows the OAuth error and its description.
     renderError(ctx, out) {
       ctx.type = "text";
       ctx.body = `${out.error}: ${out.error_description ?? ""}`;
