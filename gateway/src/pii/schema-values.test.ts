@@ -293,6 +293,23 @@ describe("schemaValuePolicy masking inside repeated fields, maps and nested mess
     );
   });
 
+  it("seals an encrypt field inside a singular nested message, split on the wire", async () => {
+    const nested = contactSchema({ encryptInsideList: true, placeOnlyInSecret: true });
+    const sealing = schemaValuePolicy(nested, { cipher, hashKey: HASH_KEY })!;
+    const value = toBinary(
+      nested,
+      create(nested, { secret: { street: "3 Pine Way", city: "Oslo" }, tags: ["t"] } as never),
+    );
+    const stored = await sealing.toStorage("c", value, call(true));
+    expect(text(stored)).not.toContain("Pine");
+    expect(text(stored)).toContain("Oslo");
+    const clear = await sealing.fromStorage("c", stored, call(true));
+    expect(fromBinary(nested, clear)).toEqual(fromBinary(nested, value));
+    const masked = fromBinary(nested, await sealing.fromStorage("c", stored, call(false))) as Message &
+      Record<string, Record<string, string>>;
+    expect(masked.secret!.street).toMatch(/^hash:/);
+  });
+
   it("refuses encrypt inside repeated elements, and the envelope's field number", () => {
     expect(() => planMessage(contactSchema({ encryptInsideList: true }))).toThrow(/inside repeated or map/);
     expect(() => planMessage(contactSchema({ envelopeNumber: true }))).toThrow(/536870911/);
@@ -303,7 +320,9 @@ describe("schemaValuePolicy masking inside repeated fields, maps and nested mess
  * `test.Contact` built at run time (as a registered schema is): repeated, map and nested PII.
  * `Place.street` is PII (address); `secret` is a whole `Place` annotated PII with HASH masks.
  */
-function contactSchema(options: { encryptInsideList?: boolean; envelopeNumber?: boolean } = {}): DescMessage {
+function contactSchema(
+  options: { encryptInsideList?: boolean; envelopeNumber?: boolean; placeOnlyInSecret?: boolean } = {},
+): DescMessage {
   const field = (
     name: string,
     number: number,
@@ -371,6 +390,11 @@ function contactSchema(options: { encryptInsideList?: boolean; envelopeNumber?: 
       },
     ],
   });
+  if (options.placeOnlyInSecret) {
+    const contact = file.messageType[1]!;
+    contact.field = contact.field.filter((f) => f.name !== "homes" && f.name !== "by_name");
+    contact.nestedType = contact.nestedType.filter((m) => m.name !== "ByNameEntry");
+  }
   const imports: Record<string, DescFile> = {
     "prism/options/v1/options.proto": file_prism_options_v1_options,
   };

@@ -97,6 +97,7 @@ class SchemaValuePolicy implements ValuePolicy {
   readonly messageName: string;
   private readonly defaults = new Map<string, Message>();
   readonly seals: boolean;
+  private readonly splitsOnWire: boolean;
   private readonly audits: boolean;
 
   constructor(
@@ -106,6 +107,9 @@ class SchemaValuePolicy implements ValuePolicy {
   ) {
     this.messageName = root.message.typeName;
     this.seals = root.encrypt.length + root.encryptInside.length > 0;
+    // Oneof members need the decoded split: on the wire, the sealed part (read last) would win
+    // over a sibling the client set after it.
+    this.splitsOnWire = ![...plans.values()].some((plan) => plan.encrypt.some((field) => field.oneof));
     // Without a sink (audit off) audit fields cost nothing: no decode just to find them.
     this.audits = settings.audit !== undefined && root.audit.length + root.auditInside.length > 0;
   }
@@ -122,10 +126,9 @@ class SchemaValuePolicy implements ValuePolicy {
     const forged = dropEnvelope(message);
     if (this.audits) await this.auditFields(id, message, "write", call);
     if (!this.seals) return forged ? toBinary(this.root.message, message) : value;
-    const sealedFields = create(this.root.message);
-    this.split(this.root, message, sealedFields);
-    const clear = toBinary(this.root.message, message);
-    const fields = toBinary(this.root.message, sealedFields);
+    const { clear, fields } = this.splitsOnWire
+      ? splitWire(this.root, value, this.plans)
+      : this.splitDecoded(message);
     if (fields.length === 0) return clear;
     const cipher = this.settings.cipher;
     if (!cipher) throw noCipher(this.messageName);
@@ -180,6 +183,12 @@ class SchemaValuePolicy implements ValuePolicy {
     }
     if (owner !== id || fields === undefined) throw corrupt(new Error("sealed part of another record"));
     return concat(rest, fields);
+  }
+
+  private splitDecoded(message: Message): { clear: Uint8Array; fields: Uint8Array } {
+    const sealed = create(this.root.message);
+    this.split(this.root, message, sealed);
+    return { clear: toBinary(this.root.message, message), fields: toBinary(this.root.message, sealed) };
   }
 
   /** Moves every `encrypt` field of `message` (recursively through singular messages) to `sealed`. */
@@ -367,6 +376,40 @@ function dropEnvelope(message: Message): boolean {
 
 function dropUnknown(message: Message): void {
   message.$unknown = undefined;
+}
+
+/**
+ * Splits an encoded message into its clear part and the part holding its `encrypt` fields,
+ * field by field on the wire (no re-encoding: protobuf-es's reflective encoder costs several
+ * times the decode). A singular message field holding `encrypt` fields is split the same way
+ * inside; a top-level envelope field a client sent is dropped. Either part may be empty.
+ */
+function splitWire(
+  plan: FieldPlan,
+  bytes: Uint8Array,
+  plans: ReadonlyMap<string, FieldPlan>,
+): { clear: Uint8Array; fields: Uint8Array } {
+  const clear = new BinaryWriter();
+  const fields = new BinaryWriter();
+  const reader = new BinaryReader(bytes);
+  while (reader.pos < reader.len) {
+    const start = reader.pos;
+    const [number, wireType] = reader.tag();
+    const inside = plan.encryptInside.find((field) => field.number === number);
+    if (inside && wireType === WireType.LengthDelimited) {
+      const part = splitWire(plans.get(innerMessage(inside)!.typeName)!, reader.bytes(), plans);
+      clear.tag(number, WireType.LengthDelimited).bytes(part.clear);
+      if (part.fields.length > 0) fields.tag(number, WireType.LengthDelimited).bytes(part.fields);
+      continue;
+    }
+    reader.skip(wireType, number);
+    // Only the gateway writes the envelope; no schema field may take its number.
+    if (number === ENVELOPE_FIELD) continue;
+    const raw = bytes.subarray(start, reader.pos);
+    if (plan.encrypt.some((field) => field.number === number)) fields.raw(raw);
+    else clear.raw(raw);
+  }
+  return { clear: clear.finish(), fields: fields.finish() };
 }
 
 function envelopeHead(sealed: Uint8Array): Uint8Array {
