@@ -65,7 +65,11 @@ export class SchemaCatalog {
 
   /** `name@version,…`: equal keys, equal catalogs (so a reload rebuilds only on change). */
   get key(): string {
-    return this.files.map((file) => `${file.name}@${file.version}`).join(",");
+    return SchemaCatalog.keyOf(this.files);
+  }
+
+  static keyOf(files: readonly Pick<StoredSchemaFile, "name" | "version">[]): string {
+    return files.map((file) => `${file.name}@${file.version}`).join(",");
   }
 
   file(name: string): DescFile | undefined {

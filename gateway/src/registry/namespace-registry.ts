@@ -232,8 +232,9 @@ export class NamespaceRegistry {
     const generation = await this.store.generation();
     const stored = await this.store.list();
     const files = await this.store.schemaFiles();
-    const catalog = SchemaCatalog.of(files);
-    if (catalog.key !== this.catalog.key) {
+    // Resolved again only when a file changed: reloads are frequent, schema changes are not.
+    if (SchemaCatalog.keyOf(files) !== this.catalog.key) {
+      const catalog = SchemaCatalog.of(files);
       if (catalog.problem)
         this.logger.error({ problem: catalog.problem }, "registered schemas do not resolve");
       this.catalog = catalog;
