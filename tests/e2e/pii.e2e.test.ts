@@ -171,6 +171,7 @@ describe("registered schemas and PII values through the gateway", { timeout: 60_
     });
     const masked = await ts.read({ namespace: "profile-events", seriesId: "u-1" });
     expect(masked.events.map((event) => fromBinary(UserProfileSchema, event.payload))).toEqual([MASKED]);
+    expect(await firstTailed("profile-events", now - 60_000)).toEqual([MASKED]);
     await applyProfiles("profile-events", "timeseries", true);
     const clear = await ts.read({ namespace: "profile-events", seriesId: "u-1" });
     expect(clear.events.map((event) => fromBinary(UserProfileSchema, event.payload))).toEqual([ada()]);
@@ -212,6 +213,22 @@ describe("a gateway without a keyring", { timeout: 60_000 }, () => {
     }
   });
 });
+
+/** The payloads of the first Tail message from `startMs`, decoded; the tail is cancelled after. */
+async function firstTailed(namespace: string, startMs: number): Promise<UserProfile[]> {
+  const controller = new AbortController();
+  try {
+    for await (const message of ts.tail(
+      { namespace, seriesId: "u-1", start: timestampFromMs(startMs) },
+      { signal: controller.signal },
+    )) {
+      return message.events.map((event) => fromBinary(UserProfileSchema, event.payload));
+    }
+    return [];
+  } finally {
+    controller.abort();
+  }
+}
 
 /** Everything in the SQLite backend's files (database and write-ahead log), as latin1 text. */
 function storedBytes(): string {
