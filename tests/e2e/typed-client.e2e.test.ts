@@ -2,6 +2,7 @@ import { randomBytes } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { create, equals, fromBinary } from "@bufbuild/protobuf";
+import { status } from "@grpc/grpc-js";
 import { UserProfileSchema } from "@prism/proto/acme/v1/user_profile";
 import { registerUserProfileSchema, UserProfiles } from "@prism/proto/acme/v1/user_profile_prism";
 import { createPromiseClient } from "@prism/proto/grpc";
@@ -10,6 +11,7 @@ import { KeyValueService } from "@prism/proto/prism/keyvalue/v1/keyvalue";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parse } from "yaml";
 import { type GatewayProcess, removeDataDir, startGatewayProcess } from "../support/gateway-process.js";
+import { rpcFailure } from "../support/rpc-errors.js";
 
 /**
  * The client protoc-gen-prism generated for acme.v1.UserProfile, against a gateway whose config
@@ -39,10 +41,13 @@ beforeAll(async () => {
     },
     { env: { PRISM_TEST_KEYRING: randomBytes(32).toString("base64") } },
   );
+  profiles = new UserProfiles({ address: gateway.address });
+  // Until its schema is registered, a config-file schema namespace refuses values (never clear).
+  const early = await rpcFailure(profiles.put("u-0", ada()), status.FAILED_PRECONDITION);
+  expect(early.details.reason).toBe("SCHEMA_UNAVAILABLE");
   const admin = createPromiseClient(AdminService, { address: gateway.address });
   await registerUserProfileSchema(admin);
   admin.close();
-  profiles = new UserProfiles({ address: gateway.address });
   kv = createPromiseClient(KeyValueService, { address: gateway.address });
 }, 60_000);
 
