@@ -111,7 +111,7 @@ export async function runKvBench(
         key: "auth",
         title: "oidc auth: gateway with a bearer token / gateway without auth (memory backend)",
         goal: AUTH_GOAL,
-        baseline: grpcTarget("gateway, auth none", gateway, MEMORY_NAMESPACE),
+        baseline: grpcTarget("gateway, auth none", auth.plain, MEMORY_NAMESPACE),
         gateway: grpcTarget("gateway, auth oidc", auth.gateway, MEMORY_NAMESPACE, auth.headers),
       });
     }
