@@ -1,5 +1,5 @@
 import type { DescFile } from "@bufbuild/protobuf";
-import { Server, ServerCredentials } from "@grpc/grpc-js";
+import { Server } from "@grpc/grpc-js";
 import type { Backend, BackendDriver } from "@prism/core";
 import { file_google_rpc_error_details } from "@prism/proto/google/rpc/error_details";
 import { Health } from "@prism/proto/grpc/health/v1/health";
@@ -7,11 +7,15 @@ import { AdminService as AdminServiceDesc } from "@prism/proto/prism/admin/v1/ad
 import { GraphService as GraphServiceDesc } from "@prism/proto/prism/graph/v1/graph";
 import { KeyValueService as KeyValueServiceDesc } from "@prism/proto/prism/keyvalue/v1/keyvalue";
 import { TimeSeriesService as TimeSeriesServiceDesc } from "@prism/proto/prism/timeseries/v1/timeseries";
+import { requireAdmin } from "./auth/admin-access.js";
+import { createAuthenticator } from "./auth/authenticator.js";
+import { serverCredentials } from "./auth/tls.js";
 import { openConfigStore } from "./config/config-store.js";
 import type { GatewayConfig } from "./config/gateway-config.js";
 import { receiveLimit } from "./config/namespace-rules.js";
 import { DRIVERS } from "./drivers.js";
 import { createLogger, type Logger } from "./log.js";
+import { loadHashKey, resealerOf } from "./pii/namespace-values.js";
 import { openPiiRuntime } from "./pii/pii-runtime.js";
 import {
   authenticate,
@@ -77,7 +81,13 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
   const layered = layerBackends(backends, config, logger);
   const store = await openConfigStore(config, logger);
   const pii = await openPiiRuntime(config);
-  const registry = new NamespaceRegistry(config, drivers, layered, store, logger);
+  // Fields marked encrypt need the keyring: without one, schemas that seal are refused at apply.
+  const cipher = config.pii.keyring ? pii.cipher : undefined;
+  const registry = new NamespaceRegistry(config, drivers, layered, store, logger, {
+    cipher,
+    audit: pii.audit,
+    hashKey: loadHashKey(process.env, (message) => logger.warn(message)),
+  });
   await registry.start();
   const stopSweeps = startChunkSweeps(layered, () => registry.list());
   const stopRetention = startRetention(() => registry.list(), config.timeseries.retentionIntervalMs, logger);
@@ -93,7 +103,8 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
     server,
     [
       telemetry(),
-      authenticate(),
+      authenticate(createAuthenticator(config.auth, logger)),
+      requireAdmin(config.auth),
       deadline(config, cancelOfCall),
       resolveNamespace(registry),
       authorize(),
@@ -105,9 +116,11 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
   const timeseries = new TimeSeriesService(config.timeseries, config.maxDeadlineMs, logger);
   services.serve(TimeSeriesServiceDesc, timeseries, TIMESERIES_POLICY);
   services.serve(GraphServiceDesc, new GraphService(config.graph), GRAPH_POLICY);
-  // TODO(value policy): pass the schema namespace's reseal instead of "none" (StartReEncrypt refuses then).
-  const piiAdmin = new PiiAdmin(registry, pii, () => undefined);
-  services.serve(AdminServiceDesc, Object.assign(new AdminService(registry, backends), piiAdmin.handlers()));
+  const piiAdmin = new PiiAdmin(registry, pii, resealerOf(cipher));
+  services.serve(
+    AdminServiceDesc,
+    Object.assign(new AdminService(registry, backends, config.auth), piiAdmin.handlers()),
+  );
   const health = new HealthService([...services.serviceNames, Health.typeName]);
   services.serve(Health, health);
   const index = new ReflectionIndex(
@@ -117,7 +130,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
   serveReflection(services, index);
 
   const port = await new Promise<number>((resolve, reject) =>
-    server.bindAsync(config.listen.grpc, ServerCredentials.createInsecure(), (error, bound) =>
+    server.bindAsync(config.listen.grpc, serverCredentials(config.tls), (error, bound) =>
       error ? reject(error) : resolve(bound),
     ),
   );

@@ -17,9 +17,16 @@ import {
   ListBackendsResponseSchema,
   type ListNamespacesResponse,
   ListNamespacesResponseSchema,
+  type ListSchemasResponse,
+  type RegisterSchemaRequest,
+  type RegisterSchemaResponse,
+  type WhoAmIRequest,
+  type WhoAmIResponse,
 } from "@prism/proto/prism/admin/v1/admin";
 import { parse as parseYaml } from "yaml";
+import { type AdminAccess, checkGrants, whoAmI } from "../auth/admin-access.js";
 import type { RequestContext } from "../context.js";
+import { listSchemas, registerSchema } from "../pii/schema-admin.js";
 import type { NamespaceRegistry } from "../registry/namespace-registry.js";
 import { namespaceFromMessage, namespaceToMessage, PATTERN_OF } from "./namespace-message.js";
 
@@ -34,7 +41,13 @@ export class AdminService {
   constructor(
     private readonly registry: NamespaceRegistry,
     private readonly backends: ReadonlyMap<string, Backend>,
+    /** Who may administer (auth mode, admin groups): WhoAmI and the grant rule of applyNamespace. */
+    private readonly access: AdminAccess = { mode: "none", adminGroups: [] },
   ) {}
+
+  async whoAmI(_request: WhoAmIRequest, ctx: RequestContext): Promise<WhoAmIResponse> {
+    return whoAmI(this.access, ctx);
+  }
 
   async listNamespaces(): Promise<ListNamespacesResponse> {
     return create(ListNamespacesResponseSchema, { namespaces: this.registry.list().map(namespaceToMessage) });
@@ -55,10 +68,7 @@ export class AdminService {
     return create(GetNamespaceResponseSchema, { namespace: namespaceToMessage(namespace) });
   }
 
-  async applyNamespace(
-    request: ApplyNamespaceRequest,
-    _ctx: RequestContext,
-  ): Promise<ApplyNamespaceResponse> {
+  async applyNamespace(request: ApplyNamespaceRequest, ctx: RequestContext): Promise<ApplyNamespaceResponse> {
     let spec: unknown;
     if (request.spec.case === "yaml") {
       if (request.spec.value.length > 64 * 1024) {
@@ -80,8 +90,20 @@ export class AdminService {
     } else {
       throw new PrismError("InvalidArgument", "set namespace or yaml", { reason: "INVALID_NAMESPACE" });
     }
+    const name = (spec as { name?: unknown } | null)?.name;
+    const current = typeof name === "string" ? this.registry.get(name)?.spec : undefined;
+    checkGrants(this.access, ctx.principal, spec, current);
     const { namespace, created } = await this.registry.apply(spec, request.dryRun);
     return create(ApplyNamespaceResponseSchema, { namespace: namespaceToMessage(namespace), created });
+  }
+
+  /** Versions the set's changed files; an incompatible change is refused with what changed. */
+  registerSchema(request: RegisterSchemaRequest): Promise<RegisterSchemaResponse> {
+    return registerSchema(this.registry, request);
+  }
+
+  listSchemas(): Promise<ListSchemasResponse> {
+    return listSchemas(this.registry);
   }
 
   async deleteNamespace(request: DeleteNamespaceRequest): Promise<DeleteNamespaceResponse> {

@@ -64,6 +64,56 @@ export const REASONS = {
     meaning: "The namespace's requests-per-second limit was reached.",
   },
 
+  // Authentication (auth.mode oidc or mtls) and administration.
+  TOKEN_MISSING: { kind: "Unauthenticated", meaning: "The call carries no authorization: Bearer token." },
+  TOKEN_MALFORMED: {
+    kind: "Unauthenticated",
+    meaning: "The authorization header is not one Bearer JWT of at most 8 KiB, or the JWT does not parse.",
+  },
+  TOKEN_EXPIRED: {
+    kind: "Unauthenticated",
+    meaning: "The token's exp has passed (beyond the allowed clock skew).",
+  },
+  TOKEN_NOT_YET_VALID: {
+    kind: "Unauthenticated",
+    meaning: "The token's nbf is in the future (beyond the allowed clock skew).",
+  },
+  TOKEN_ISSUER: { kind: "Unauthenticated", meaning: "The token's iss is not the configured issuer." },
+  TOKEN_AUDIENCE: {
+    kind: "Unauthenticated",
+    meaning: "The token's aud does not include the configured audience.",
+  },
+  TOKEN_SIGNATURE: { kind: "Unauthenticated", meaning: "The token's signature does not verify." },
+  TOKEN_ALGORITHM: {
+    kind: "Unauthenticated",
+    meaning: "The token is signed with an algorithm not allowed (none and HMAC never are).",
+  },
+  TOKEN_KEY_UNKNOWN: {
+    kind: "Unauthenticated",
+    meaning: "The token's key id is not in the issuer's published keys (JWKS), even after a refetch.",
+  },
+  TOKEN_CLAIMS: {
+    kind: "Unauthenticated",
+    meaning: "The token lacks exp or a usable subject claim, or another claim is invalid.",
+  },
+  ISSUER_UNAVAILABLE: {
+    kind: "Unavailable",
+    meaning: "The issuer's discovery document or keys cannot be fetched and none are cached; retry.",
+  },
+  CLIENT_CERT_MISSING: { kind: "Unauthenticated", meaning: "mTLS: the client presented no certificate." },
+  CLIENT_CERT_INVALID: {
+    kind: "Unauthenticated",
+    meaning: "mTLS: the client certificate has no usable subject CN.",
+  },
+  ADMIN_REQUIRED: {
+    kind: "PermissionDenied",
+    meaning: "The AdminService method needs membership in one of auth.adminGroups.",
+  },
+  GRANT_EXCEEDS_APPLIER: {
+    kind: "PermissionDenied",
+    meaning: "An applied namespace grants access the applier does not hold; metadata names the entry.",
+  },
+
   // KeyValue requests.
   ID_REQUIRED: { kind: "InvalidArgument", meaning: "The record id is empty." },
   ID_TOO_LONG: { kind: "InvalidArgument", meaning: "The record id is longer than the gateway allows." },
