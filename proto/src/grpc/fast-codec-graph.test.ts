@@ -1,4 +1,4 @@
-import { create, equals, fromBinary } from "@bufbuild/protobuf";
+import { create, equals, fromBinary, toBinary } from "@bufbuild/protobuf";
 import { describe, expect, it } from "vitest";
 import {
   GetNodesResponseSchema,
@@ -8,6 +8,8 @@ import {
   type Value,
 } from "../gen/prism/graph/v1/graph_pb.js";
 import {
+  decodeNeighborsResponse,
+  decodeTraverseResponse,
   encodeGetNodesResponse,
   encodeNeighborsResponse,
   encodeShortestPathResponse,
@@ -125,5 +127,32 @@ describe("hand-written Graph encoders", () => {
     const [decoded] = fromBinary(TraverseResponseSchema, encodeTraverseResponse(step)).steps;
     expect(Object.is(decoded!.node!.properties.z!.kind.value, -0)).toBe(true);
     expect(decoded!.via!.properties.min!.kind.value).toBe(-(2n ** 63n));
+  });
+
+  it("decode what protobuf-es encodes to the same message, and refuse truncated input", () => {
+    for (let seed = 1; seed <= 60; seed++) {
+      const g = generator(seed);
+      const neighbors = create(NeighborsResponseSchema, {
+        neighbors: Array.from({ length: g.count(25) }, (_, i) => ({
+          ...(i % 7 === 3 ? {} : { edge: g.edge() }),
+          ...(i % 5 === 4 ? {} : { node: g.node() }),
+        })),
+        nextPageToken: seed % 2 ? "token" : "",
+      });
+      const neighborBytes = toBinary(NeighborsResponseSchema, neighbors);
+      expect(equals(NeighborsResponseSchema, decodeNeighborsResponse(neighborBytes), neighbors)).toBe(true);
+      const traverse = create(TraverseResponseSchema, {
+        steps: Array.from({ length: g.count(8) }, (_, i) => ({
+          ...((seed + i) % 5 ? { node: g.node() } : {}),
+          depth: g.count(3) * 70,
+          ...((seed + i) % 3 ? { via: g.edge() } : {}),
+        })),
+      });
+      const traverseBytes = toBinary(TraverseResponseSchema, traverse);
+      expect(equals(TraverseResponseSchema, decodeTraverseResponse(traverseBytes), traverse)).toBe(true);
+      if (traverseBytes.length > 2) {
+        expect(() => decodeTraverseResponse(traverseBytes.subarray(0, traverseBytes.length - 1))).toThrow();
+      }
+    }
   });
 });

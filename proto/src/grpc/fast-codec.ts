@@ -8,6 +8,8 @@ import type {
   WriteRequest,
 } from "../gen/prism/timeseries/v1/timeseries_pb.js";
 import {
+  decodeNeighborsResponse,
+  decodeTraverseResponse,
   encodeGetNodesResponse,
   encodeNeighborsResponse,
   encodeShortestPathResponse,
@@ -32,8 +34,8 @@ export const FAST_CODECS: ReadonlyMap<string, FastCodec> = new Map<string, FastC
   ["prism.timeseries.v1.WriteRequest", { decode: decodeWriteRequest }],
   ["prism.timeseries.v1.ReadResponse", { encode: encodeReadResponse }],
   ["prism.timeseries.v1.TailResponse", { encode: encodeTailResponse }],
-  ["prism.graph.v1.NeighborsResponse", { encode: encodeNeighborsResponse }],
-  ["prism.graph.v1.TraverseResponse", { encode: encodeTraverseResponse }],
+  ["prism.graph.v1.NeighborsResponse", { encode: encodeNeighborsResponse, decode: decodeNeighborsResponse }],
+  ["prism.graph.v1.TraverseResponse", { encode: encodeTraverseResponse, decode: decodeTraverseResponse }],
   ["prism.graph.v1.GetNodesResponse", { encode: encodeGetNodesResponse }],
   ["prism.graph.v1.ShortestPathResponse", { encode: encodeShortestPathResponse }],
 ]);

@@ -89,6 +89,12 @@ export class Reader {
     return new Uint8Array(this.buffer.buffer, this.buffer.byteOffset + start, length);
   }
 
+  /** A `double` (wire type 1, little-endian). */
+  double(): number {
+    this.advance(8);
+    return this.buffer.readDoubleLE(this.at - 8);
+  }
+
   /** Skips a field this codec does not read: an unknown one, or a known one sent with another wire type. */
   skip(tag: number): void {
     switch (tag & 7) {
