@@ -58,6 +58,8 @@ export const USAGE = `usage: pnpm bench kv [options]                 closed loop
   --rate N                   calls/s of the open loop: low load (default 50)
   --duration S               measured seconds per target per query (default 10)
   --warmup S                 unrecorded seconds before each measured window (default 2)
+  --warm-calls N             calls each target serves back to back before its open loop, so
+                             both run warm (JIT-compiled) code (default 2000)
   --cpu-prof DIR             write V8 CPU profiles of each backend's gateway into DIR/<backend>
 env: PRISM_TEST_POSTGRES_URL (default postgres://prism:prism@127.0.0.1:15432/prism),
      PRISM_TEST_NATS_URL (default nats://127.0.0.1:14222),
@@ -87,6 +89,7 @@ export function parseMode(argv: string[]): Mode {
       backend: { type: "string" },
       duration: { type: "string" },
       warmup: { type: "string" },
+      "warm-calls": { type: "string" },
       concurrency: { type: "string", default: "32" },
       channels: { type: "string", default: "4" },
       client: { type: "string", default: "h2" },
@@ -278,7 +281,7 @@ function graphOptions(
   },
   pgUrl: string,
   int: (
-    name: "nodes" | "edges" | "rate" | "duration" | "warmup",
+    name: "nodes" | "edges" | "rate" | "duration" | "warmup" | "warm-calls",
     fallback: string,
     min: number,
     max: number,
@@ -311,6 +314,7 @@ function graphOptions(
       rate: 50,
       durationS: 0.5,
       warmupS: 0.2,
+      warmCalls: 20,
     };
   }
   const nodes = int("nodes", String(GRAPH_DEFAULT.nodes), 2, 10_000_000);
@@ -329,6 +333,7 @@ function graphOptions(
     rate: int("rate", String(GRAPH_RATE), 1, 100_000),
     durationS: int("duration", "10", 1, 600),
     warmupS: int("warmup", "2", 0, 120),
+    warmCalls: int("warm-calls", "2000", 0, 1_000_000),
     ...(values["cpu-prof"] ? { cpuProfileDir: resolve(values["cpu-prof"]) } : {}),
   };
 }

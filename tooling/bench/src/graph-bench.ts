@@ -245,6 +245,18 @@ async function queryWindow(
       if (outcome.limitReached) limitReached++;
     }
   };
+  // Warm code first (see GraphSettings.warmCalls), from start nodes of a sequence of its own.
+  const warm = seededRandom(options.seed * 37 + q + 1);
+  let warmed = 0;
+  await Promise.all(
+    Array.from({ length: options.concurrency }, async () => {
+      while (warmed < options.warmCalls) {
+        warmed++;
+        const start = nodeId(Math.floor(warm() * nodes));
+        await (query === "neighbors" ? target.neighbors(start) : target.traverse(start));
+      }
+    }),
+  );
   const result = await runOpenLoop(
     issue,
     {

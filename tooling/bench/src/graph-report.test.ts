@@ -49,6 +49,7 @@ const settings: GraphSettings = {
   concurrency: 8,
   durationS: 10,
   warmupS: 2,
+  warmCalls: 2000,
   neighborsPage: 100,
   traverseDepth: 2,
   traverseLimit: 1000,
