@@ -86,7 +86,10 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
   const registry = new NamespaceRegistry(config, drivers, layered, store, logger, {
     cipher,
     audit: pii.audit,
-    hashKey: loadHashKey(process.env, (message) => logger.warn(message)),
+    // Warned only where PII is configured: the embedded default and plain gateways have no use for it.
+    hashKey: loadHashKey(process.env, (message) =>
+      config.pii.keyring ? logger.warn(message) : logger.debug(message),
+    ),
   });
   await registry.start();
   const stopSweeps = startChunkSweeps(layered, () => registry.list());

@@ -1,9 +1,12 @@
-import { readFileSync } from "node:fs";
+import { readFileSync, statSync } from "node:fs";
 import { toJson } from "@bufbuild/protobuf";
 import { AdminService, NamespaceSchema } from "@prism/proto/prism/admin/v1/admin";
 import { type Commands, flag, need, UsageError, withClient } from "./cli.js";
 
-/** `namespace list|get|apply|delete`, `backend list`. */
+/** The gateway's own bound on a registered set (RegisterSchema refuses more). */
+const MAX_SCHEMA_FILE_BYTES = 4 << 20;
+
+/** `namespace list|get|apply|delete`, `schema register|list`, `backend list`. */
 export const ADMIN_COMMANDS: Commands = {
   "namespace list": {
     usage: "namespace list",
@@ -47,6 +50,32 @@ export const ADMIN_COMMANDS: Commands = {
       const [name] = need(args, 1, this.usage);
       await withClient(ctx, AdminService, (admin) => admin.deleteNamespace({ name: name! }));
       ctx.out("ok");
+    },
+  },
+  "schema register": {
+    usage: "schema register FILE.binpb   (a FileDescriptorSet with imports: buf build -o FILE.binpb)",
+    async run(ctx, args) {
+      const [file] = need(args, 1, this.usage);
+      const size = statSync(file!).size;
+      if (size > MAX_SCHEMA_FILE_BYTES) {
+        throw new UsageError(`${file}: ${size} bytes; a schema set is at most ${MAX_SCHEMA_FILE_BYTES}`);
+      }
+      const fileDescriptorSet = readFileSync(file!);
+      await withClient(ctx, AdminService, async (admin) => {
+        const { files, messageNames } = await admin.registerSchema({ fileDescriptorSet });
+        for (const registered of files) ctx.out(`${registered.name}\tv${registered.version}`);
+        ctx.out(`${messageNames.length} messages`);
+      });
+    },
+  },
+  "schema list": {
+    usage: "schema list",
+    async run(ctx) {
+      await withClient(ctx, AdminService, async (admin) => {
+        for (const registered of (await admin.listSchemas({})).files) {
+          ctx.out(`${registered.name}\tv${registered.version}`);
+        }
+      });
     },
   },
   "backend list": {

@@ -1,6 +1,8 @@
+import { execFile } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { readdirSync, readFileSync } from "node:fs";
-import { join } from "node:path";
+import { readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { join, resolve } from "node:path";
+import { promisify } from "node:util";
 import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
 import { timestampFromMs } from "@bufbuild/protobuf/wkt";
 import { status } from "@grpc/grpc-js";
@@ -68,6 +70,17 @@ async function applyProfiles(name: string, pattern: "keyvalue" | "timeseries", c
   return admin.applyNamespace({ spec: { case: "yaml", value: stringify(spec) } });
 }
 
+const REPO = resolve(import.meta.dirname, "../..");
+
+/** prismctl as a process against this gateway; rejects (with stdout and stderr) on a non-zero exit. */
+function prismctl(...args: string[]): Promise<{ stdout: string; stderr: string }> {
+  return promisify(execFile)(
+    join(REPO, "node_modules/.bin/tsx"),
+    [join(REPO, "prismctl/src/main.ts"), "--addr", gateway.address, ...args],
+    { encoding: "utf8", timeout: 30_000 },
+  );
+}
+
 beforeAll(async () => {
   gateway = await startGatewayProcess(
     {
@@ -115,6 +128,19 @@ describe("registered schemas and PII values through the gateway", { timeout: 60_
 
     const garbage = await rpcFailure(admin.registerSchema({ fileDescriptorSet: new Uint8Array([1, 2, 3]) }));
     expect(garbage).toMatchObject({ code: status.INVALID_ARGUMENT, details: { reason: "INVALID_SCHEMA" } });
+  });
+
+  it("prismctl registers a set from a file (unchanged files keep their version) and lists it", async () => {
+    const file = join(gateway.dataDir, "acme.binpb");
+    writeFileSync(file, userProfileSchemaRegistration.fileDescriptorSet);
+    const registered = await prismctl("schema", "register", file);
+    expect(registered.stdout).toContain("acme/v1/user_profile.proto\tv1");
+    expect(registered.stdout).toMatch(/\d+ messages/);
+    const listed = await prismctl("schema", "list");
+    expect(listed.stdout.split("\n")).toContain("acme/v1/user_profile.proto\tv1");
+    writeFileSync(file, Buffer.from("not a descriptor set"));
+    const refused = await prismctl("schema", "register", file).catch((error: { stderr: string }) => error);
+    expect((refused as { stderr: string }).stderr).toContain("INVALID_SCHEMA");
   });
 
   it("KeyValue: masked for a caller off the pii list, clear once on it, sealed in the SQLite file", async () => {
