@@ -26,14 +26,12 @@ beforeAll(async () => {
       adminGroups: ["prism-admins"],
     },
     backends: { mem: { type: "memory" } },
-    namespaces: [
-      {
-        name: "login-kv",
-        pattern: "keyvalue",
-        backend: "mem",
-        access: { read: ["group:profiles-readers"], write: ["group:profiles-writers"] },
-      },
-    ],
+    namespaces: (["keyvalue", "timeseries", "graph"] as const).map((pattern) => ({
+      name: `login-${pattern}`,
+      pattern,
+      backend: "mem",
+      access: { read: ["group:profiles-readers"], write: ["group:profiles-writers"] },
+    })),
   });
 });
 afterAll(async () => {
@@ -88,23 +86,80 @@ describe("prismctl against a gateway with auth.mode oidc", { timeout: 180_000 },
     const who = await prismctl(alice, ["whoami"]);
     expect(who.stdout).toContain("subject\talice\ngroups\tprofiles-readers\nadmin\tno\n");
     // The namespace's access lists see the same identity: alice reads, but may not write.
-    expect((await prismctl(alice, ["kv", "get", "login-kv", "id-1"])).code).toBe(0);
-    const write = await prismctl(alice, ["kv", "put", "login-kv", "id-1", "v"]);
+    expect((await prismctl(alice, ["kv", "get", "login-keyvalue", "id-1"])).code).toBe(0);
+    const write = await prismctl(alice, ["kv", "put", "login-keyvalue", "id-1", "v"]);
     expect(write.code).toBe(1);
-    expect(write.stderr).toContain("alice may not write namespace login-kv (ACCESS_DENIED)");
+    expect(write.stderr).toContain("alice may not write namespace login-keyvalue (ACCESS_DENIED)");
+  });
+
+  it("holds every pattern to the access lists of the issuer's identity", async () => {
+    const bob = await loggedIn("bob");
+    const alice = await loggedIn("alice");
+    const writes = [
+      ["ts", "write", "login-timeseries", "cpu", "0.5", "--id", "e1"],
+      ["graph", "upsert-node", "login-graph", "n1", "person"],
+    ];
+    const reads = [
+      ["ts", "read", "login-timeseries", "cpu", "--start", "-1h"],
+      ["graph", "get", "login-graph", "n1"],
+    ];
+    for (const args of writes) {
+      const byBob = await prismctl(bob, args);
+      expect(byBob.code, `${args.join(" ")}: ${byBob.stderr}`).toBe(0);
+      const byAlice = await prismctl(alice, args);
+      expect(byAlice.code).toBe(1);
+      expect(byAlice.stderr).toContain(`alice may not write namespace ${args[2]} (ACCESS_DENIED)`);
+    }
+    for (const args of reads) {
+      const byAlice = await prismctl(alice, args);
+      expect(byAlice.code, `${args.join(" ")}: ${byAlice.stderr}`).toBe(0);
+      expect(byAlice.stdout).toMatch(args[0] === "ts" ? /e1/ : /n1/);
+      const byBob = await prismctl(bob, args);
+      expect(byBob.code).toBe(1);
+      expect(byBob.stderr).toContain(`bob may not read namespace ${args[2]} (ACCESS_DENIED)`);
+    }
+  });
+
+  it("refuses the issuer's bad tokens, each with its reason", async () => {
+    const home = mkdtempSync(join(tmpdir(), "prismctl-bad-"));
+    homes.push(home);
+    const bad: [string, string][] = [
+      [issuer.mint({ expiresIn: -600 }), "TOKEN_EXPIRED"],
+      [issuer.mint({ notBefore: 600 }), "TOKEN_NOT_YET_VALID"],
+      [issuer.mint({ foreignKey: true }), "TOKEN_SIGNATURE"],
+      [issuer.mint({ alg: "none" }), "TOKEN_ALGORITHM"],
+      [issuer.mint({ aud: "another-service" }), "TOKEN_AUDIENCE"],
+      [issuer.mint({ iss: "http://127.0.0.1:1/elsewhere" }), "TOKEN_ISSUER"],
+      [issuer.mint({ kid: "no-such-key" }), "TOKEN_KEY_UNKNOWN"],
+      ["not.a.jwt", "TOKEN_MALFORMED"],
+    ];
+    for (const [token, reason] of bad) {
+      const result = await prismctl(home, ["--token", token, "kv", "get", "login-keyvalue", "id-1"]);
+      expect(result.code, reason).toBe(1);
+      expect(result.stderr, reason).toContain(reason);
+    }
+    const good = await prismctl(home, [
+      "--token",
+      issuer.mint({ sub: "alice" }),
+      "kv",
+      "get",
+      "login-keyvalue",
+      "id-1",
+    ]);
+    expect(good.code, good.stderr).toBe(0);
   });
 
   it("is refused without a login and after logout", async () => {
     const nobody = mkdtempSync(join(tmpdir(), "prismctl-nobody-"));
     homes.push(nobody);
-    const anonymous = await prismctl(nobody, ["kv", "get", "login-kv", "id-1"]);
+    const anonymous = await prismctl(nobody, ["kv", "get", "login-keyvalue", "id-1"]);
     expect(anonymous.code).toBe(1);
     expect(anonymous.stderr).toContain("TOKEN_MISSING");
 
     const bob = await loggedIn("bob");
-    expect((await prismctl(bob, ["kv", "put", "login-kv", "id-1", "v"])).code).toBe(0);
+    expect((await prismctl(bob, ["kv", "put", "login-keyvalue", "id-1", "v"])).code).toBe(0);
     expect((await prismctl(bob, ["logout"])).code).toBe(0);
-    const after = await prismctl(bob, ["kv", "put", "login-kv", "id-1", "v"]);
+    const after = await prismctl(bob, ["kv", "put", "login-keyvalue", "id-1", "v"]);
     expect(after.code).toBe(1);
     expect(after.stderr).toContain("TOKEN_MISSING");
   });
