@@ -115,6 +115,16 @@ describe("the ts report", () => {
     expect(formatTsGoals([])).toBe("");
   });
 
+  it("reports, without judging, the ratio of an in-process backend (no client to compare; ADR-0020)", () => {
+    const memory = { ...postgres, backend: "memory" };
+    const goals = tsGoals([memory]);
+    expect(goals).toHaveLength(2);
+    expect(goals.every((g) => g.informational && !g.met)).toBe(true);
+    expect(formatTsGoals([memory])).toContain(
+      "REPORTED    memory batch 100: gateway 0.50× the direct write throughput (in-process direct: the price of the gRPC hop, ADR-0020)",
+    );
+  });
+
   it("a ratio against a direct side that wrote nothing is 0, not Infinity", () => {
     expect(writeRatio({ gateway: window(10), direct: window(0) })).toBe(0);
   });

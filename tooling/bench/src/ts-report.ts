@@ -172,7 +172,12 @@ export function formatTsBackend(r: TsBackendResult): string {
 export interface TsGoal {
   readonly met: boolean;
   readonly text: string;
+  /** Shown, not judged: an in-process backend has no client to compare with (ADR-0020). */
+  readonly informational?: true;
 }
+
+/** Backends the bench calls in-process as "direct": no client, so no ratio goal (ADR-0020). */
+const IN_PROCESS: readonly string[] = ["memory", "sqlite"];
 
 /**
  * The issue's goals, judged (reported, never enforced): the gateway writes at ≥ 0.8× the direct
@@ -186,10 +191,16 @@ export function tsGoals(results: readonly TsBackendResult[]): TsGoal[] {
   for (const r of results) {
     for (const c of r.writes) {
       const ratio = writeRatio(c);
-      goals.push({
-        met: ratio >= TS_WRITE_RATIO_GOAL,
-        text: `${r.backend} batch ${int(c.batch)}: gateway ${ratio.toFixed(2)}× the direct write throughput (goal ≥ ${TS_WRITE_RATIO_GOAL}×)`,
-      });
+      const text = `${r.backend} batch ${int(c.batch)}: gateway ${ratio.toFixed(2)}× the direct write throughput`;
+      goals.push(
+        IN_PROCESS.includes(r.backend)
+          ? {
+              met: false,
+              informational: true,
+              text: `${text} (in-process direct: the price of the gRPC hop, ADR-0020)`,
+            }
+          : { met: ratio >= TS_WRITE_RATIO_GOAL, text: `${text} (goal ≥ ${TS_WRITE_RATIO_GOAL}×)` },
+      );
     }
     const pg =
       r.backend === "postgres" ? r.writes.find((c) => c.batch === TS_POSTGRES_GOAL.batch) : undefined;
@@ -214,7 +225,11 @@ export function formatTsGoals(results: readonly TsBackendResult[]): string {
   const goals = tsGoals(results);
   if (goals.length === 0) return "";
   const lines = ["goals (reported, not enforced):"];
-  for (const goal of goals) lines.push(`  ${goal.met ? "PASS      " : "BELOW GOAL"}  ${goal.text}`);
+  for (const goal of goals) {
+    lines.push(
+      `  ${goal.informational ? "REPORTED  " : goal.met ? "PASS      " : "BELOW GOAL"}  ${goal.text}`,
+    );
+  }
   return `${lines.join("\n")}\n`;
 }
 
