@@ -153,7 +153,7 @@ describe("resolve and rate limit", () => {
 
 describe("serve", () => {
   it("answers methods the gateway does not implement with UNIMPLEMENTED", async () => {
-    const failure = await rpcFailure(admin.registerSchema({}), status.UNIMPLEMENTED);
+    const failure = await rpcFailure(admin.startShadow({}), status.UNIMPLEMENTED);
     expect(failure.details.reason).toBe("NOT_IMPLEMENTED");
   });
 
