@@ -86,7 +86,8 @@ beforeAll(async () => {
     {
       logLevel: "debug",
       backends: { local: { type: "sqlite", path: "pii-values.db" } },
-      pii: { keyring: { env: "PRISM_TEST_KEYRING" } },
+      // currentKeyTtlMs 0: a re-encrypt job may start right after a rotation (no cached key to outwait).
+      pii: { keyring: { env: "PRISM_TEST_KEYRING" }, currentKeyTtlMs: 0 },
     },
     {
       env: {
@@ -167,6 +168,29 @@ describe("registered schemas and PII values through the gateway", { timeout: 60_
     const stored = storedBytes();
     for (const text of SEALED) expect(stored, text).not.toContain(text);
     expect(stored).toContain("ada.lovelace@example.com"); // email is PII but not sealed in the model
+  });
+
+  it("rotates the data key and re-encrypts stored values with prismctl; clear values read the same", async () => {
+    await kv.put({
+      namespace: "profiles",
+      id: "u-2",
+      items: [{ key: new Uint8Array(), value: toBinary(UserProfileSchema, ada()) }],
+    });
+    const rotated = await prismctl("keys", "rotate", "profiles");
+    const key = /new writes use key (\S+)/.exec(rotated.stdout)?.[1];
+    expect(key, rotated.stdout).toBeDefined();
+    const job = await prismctl("keys", "reencrypt", "profiles");
+    expect(job.stdout).toContain(`to key ${key}`);
+    // Both stored values were sealed under the old key, so both are rewritten.
+    expect(job.stdout).toMatch(/succeeded: \d+ values checked, 2 rewritten/);
+    const again = await prismctl("keys", "reencrypt", "profiles");
+    expect(again.stdout).toMatch(/succeeded: \d+ values checked, 0 rewritten/);
+    const typed = new UserProfiles({ address: gateway.address }, { namespace: "profiles" });
+    expect(await typed.get("u-1")).toEqual(ada());
+    expect(await typed.get("u-2")).toEqual(ada());
+    typed.close();
+    const stored = storedBytes();
+    for (const text of SEALED) expect(stored, text).not.toContain(text);
   });
 
   it("KeyValue: refuses a value that is not a UserProfile", async () => {
