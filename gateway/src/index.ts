@@ -7,3 +7,6 @@ export { type GatewayOptions, type RunningGateway, startGateway } from "./gatewa
 export { createLogger } from "./log.js";
 export { AuditLog } from "./pii/audit-log.js";
 export { SqliteAuditStore } from "./pii/audit-store.js";
+export type { ValueCall } from "./pii/contract.js";
+export { openPiiRuntime } from "./pii/pii-runtime.js";
+export { schemaValuePolicy } from "./pii/schema-values.js";

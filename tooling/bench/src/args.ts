@@ -6,6 +6,7 @@ import { maxEdges } from "./graph-data.js";
 import { GRAPH_BACKENDS, type GraphBackendName, graphBackendsOf } from "./graph-stores.js";
 import type { KvBenchOptions } from "./kv-bench.js";
 import type { RateBenchOptions } from "./latency-bench.js";
+import type { PiiBenchOptions } from "./pii-bench.js";
 import { RECORD_BACKENDS, type RecordBackend, type RecordsBenchOptions } from "./records-bench.js";
 import type { TsBenchOptions } from "./ts-bench.js";
 import { TS_BACKENDS, type TsBackend } from "./ts-stores.js";
@@ -61,6 +62,9 @@ export const USAGE = `usage: pnpm bench kv [options]                 closed loop
   --warm-calls N             calls each target serves back to back before its open loop, so
                              both run warm (JIT-compiled) code (default 2000)
   --cpu-prof DIR             write V8 CPU profiles of each backend's gateway into DIR/<backend>
+       pnpm bench pii [--calls N]              what a schema namespace's PII handling (decode, mask, seal,
+                                               audit) costs per call, in-process, on the acme model (default 2,000)
+
 env: PRISM_TEST_POSTGRES_URL (default postgres://prism:prism@127.0.0.1:15432/prism),
      PRISM_TEST_NATS_URL (default nats://127.0.0.1:14222),
      PRISM_TEST_KAFKA_BROKERS (default 127.0.0.1:19092),
@@ -78,7 +82,8 @@ export type Mode =
   | { kind: "records"; options: RecordsBenchOptions }
   | { kind: "smoke"; pgUrl: string; natsUrl: string }
   | { kind: "ts"; options: TsBenchOptions }
-  | { kind: "graph"; options: GraphBenchOptions };
+  | { kind: "graph"; options: GraphBenchOptions }
+  | { kind: "pii"; options: PiiBenchOptions };
 
 /** Parses and bounds the command line; throws a usage error listing every bad option. */
 export function parseMode(argv: string[]): Mode {
@@ -89,6 +94,7 @@ export function parseMode(argv: string[]): Mode {
       backend: { type: "string" },
       duration: { type: "string" },
       warmup: { type: "string" },
+      calls: { type: "string" },
       "warm-calls": { type: "string" },
       concurrency: { type: "string", default: "32" },
       channels: { type: "string", default: "4" },
@@ -118,8 +124,8 @@ export function parseMode(argv: string[]): Mode {
   const problems: string[] = [];
   const pgUrl = process.env.PRISM_TEST_POSTGRES_URL || DEFAULT_PG_URL;
   const natsUrl = process.env.PRISM_TEST_NATS_URL || DEFAULT_NATS_URL;
-  if (positionals.length !== 1 || !["kv", "ts", "graph"].includes(positionals[0]!)) {
-    problems.push("the benchmarks are kv, ts and graph");
+  if (positionals.length !== 1 || !["kv", "ts", "graph", "pii"].includes(positionals[0]!)) {
+    problems.push("the benchmarks are kv, ts, graph and pii");
   }
   if (values.client !== "h2" && values.client !== "grpc-js") problems.push("--client: h2 or grpc-js");
   const int = (name: keyof typeof values, fallback: string, min: number, max: number): number => {
@@ -133,6 +139,12 @@ export function parseMode(argv: string[]): Mode {
     return mode;
   };
   if (positionals[0] === "graph") return done({ kind: "graph", options: graphOptions(values, pgUrl, int) });
+  if (positionals[0] === "pii") {
+    return done({
+      kind: "pii",
+      options: { calls: values.smoke ? 100 : int("calls", "2000", 10, 1_000_000) },
+    });
+  }
   if (positionals[0] === "ts") {
     const endpoints = {
       pgUrl,

@@ -2,6 +2,7 @@
  * `pnpm bench kv [--rate N | --records N[,N…] | --smoke] [options]`
  * `pnpm bench ts [--backend B,B… | --smoke] [options]`
  * `pnpm bench graph [--backend B,B… | --smoke] [options]`
+ * `pnpm bench pii [--calls N]`
  *
  * A benchmark, not a test: it measures the gateway side by side with its ceilings (DESIGN §10),
  * prints a table and one JSON line, and exits 0 whatever the numbers. It exits 1 only when it
@@ -17,9 +18,11 @@ import {
   formatGraphJson,
   graphFailures,
 } from "./graph-report.js";
+
 import { type KvBenchOptions, runKvBench } from "./kv-bench.js";
 import { type RateBenchOptions, runRateBench } from "./latency-bench.js";
 import { formatRateJson, formatRateReport, rateFailures } from "./latency-report.js";
+import { formatPiiBench, runPiiBench } from "./pii-bench.js";
 import { RECORD_BACKENDS, type RecordsBenchOptions, runRecordsBench } from "./records-bench.js";
 import { formatRecordsJson, formatRecordsReport, recordsFailures } from "./records-report.js";
 import { failedCalls, formatJson, formatReport } from "./report.js";
@@ -88,6 +91,8 @@ async function smoke(pgUrl: string, natsUrl: string): Promise<number> {
     warmupS: 0.5,
     auth: true,
   });
+  process.stdout.write("\n");
+  process.stdout.write(formatPiiBench({ calls: 100 }, await runPiiBench({ calls: 100 })));
   process.stdout.write("\n");
   failed += await rate({
     ...shared,
@@ -159,6 +164,12 @@ async function main(): Promise<number> {
       );
       giveUpAfter(o.backends.length * (4 * (o.warmupS + o.durationS + 30) + 60) + loadS + 60);
       failed = await graph(o);
+      break;
+    }
+    case "pii": {
+      giveUpAfter(300);
+      process.stdout.write(formatPiiBench(mode.options, await runPiiBench(mode.options)));
+      failed = 0;
       break;
     }
     case "smoke":
