@@ -1,25 +1,19 @@
-import { spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { chmodSync, mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
+import { join } from "node:path";
 import { AuditLog, openSqliteFile, SqliteAuditStore } from "@prism/gateway";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { launchGateway } from "../support/gateway-launch.js";
 import { type GatewayProcess, removeDataDir, startGatewayProcess } from "../support/gateway-process.js";
+import { runPrismctl } from "../support/prismctl.js";
 
-const REPO = resolve(import.meta.dirname, "../..");
 const SECRET_KEY = randomBytes(32).toString("base64");
 let gateway: GatewayProcess;
 let dataDir: string;
 
 function prismctl(...args: string[]) {
-  const run = spawnSync(
-    join(REPO, "node_modules/.bin/tsx"),
-    [join(REPO, "prismctl/src/main.ts"), "--addr", gateway.address, ...args],
-    { encoding: "utf8" },
-  );
-  return { code: run.status, stdout: run.stdout, stderr: run.stderr };
+  return runPrismctl(gateway.address, args);
 }
 
 function gatewayConfig(keyringFile: string) {
@@ -43,27 +37,30 @@ afterAll(async () => {
 });
 
 describe("PII keys and audit through the gateway and prismctl", { timeout: 120_000 }, () => {
-  it("rotates a namespace's data key; earlier keys are kept", () => {
-    const first = prismctl("keys", "rotate", "pii-kv");
+  it("rotates a namespace's data key; earlier keys are kept", async () => {
+    const first = await prismctl("keys", "rotate", "pii-kv");
     expect(first.code).toBe(0);
     const [, key1] = /new writes use key ([0-9a-f]{16})/.exec(first.stdout) ?? [];
     expect(key1).toBeDefined();
-    const second = prismctl("keys", "rotate", "pii-kv");
+    const second = await prismctl("keys", "rotate", "pii-kv");
     expect(second.stdout).toMatch(/new writes use key [0-9a-f]{16} \(older keys kept: [0-9a-f]{16}\)/);
     expect(second.stdout).toContain(key1!);
-    const missing = prismctl("keys", "rotate", "no-such-ns");
+    const missing = await prismctl("keys", "rotate", "no-such-ns");
     expect(missing.code).toBe(1);
     expect(missing.stderr).toContain("(NAMESPACE_NOT_FOUND)");
   });
 
-  it("refuses to re-encrypt a namespace without encrypted fields", () => {
-    const run = prismctl("keys", "reencrypt", "pii-kv");
+  it("refuses to re-encrypt a namespace without encrypted fields", async () => {
+    const run = await prismctl("keys", "reencrypt", "pii-kv");
     expect(run.code).toBe(1);
     expect(run.stderr).toContain("(NAMESPACE_NOT_ENCRYPTED)");
   });
 
   it("lists, filters and verifies the audit log, and reports the entry altered behind its back", async () => {
-    expect(prismctl("audit", "verify")).toMatchObject({ code: 0, stdout: "ok: 0 entries, chain intact\n" });
+    expect(await prismctl("audit", "verify")).toMatchObject({
+      code: 0,
+      stdout: "ok: 0 entries, chain intact\n",
+    });
     // Another gateway sharing the store appends (the value policy does this on audited reads).
     const db = openSqliteFile(join(dataDir, "config.db"));
     try {
@@ -79,16 +76,16 @@ describe("PII keys and audit through the gateway and prismctl", { timeout: 120_0
           }),
         ),
       );
-      const listed = prismctl("audit", "--principal", "user:u1", "--since", "-1h");
+      const listed = await prismctl("audit", "--principal", "user:u1", "--since", "-1h");
       expect(listed.code).toBe(0);
       const lines = listed.stdout.trim().split("\n");
       expect(lines).toHaveLength(6);
       expect(lines.every((line) => /^\d+\t\S+\tread \tuser:u1\tpii-kv\tr-\d+\temail$/.test(line))).toBe(true);
-      expect(prismctl("audit", "--namespace", "other").stdout).toBe("");
-      expect(prismctl("audit", "verify").stdout).toBe("ok: 12 entries, chain intact\n");
+      expect((await prismctl("audit", "--namespace", "other")).stdout).toBe("");
+      expect((await prismctl("audit", "verify")).stdout).toBe("ok: 12 entries, chain intact\n");
 
       db.prepare("UPDATE pii_audit SET record_id = 'r-99' WHERE seq = 7").run();
-      const broken = prismctl("audit", "verify");
+      const broken = await prismctl("audit", "verify");
       expect(broken.code).toBe(1);
       expect(broken.stdout).toContain("BROKEN at entry 7");
     } finally {

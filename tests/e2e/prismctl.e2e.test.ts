@@ -1,22 +1,16 @@
-import { spawn, spawnSync } from "node:child_process";
+import { spawn } from "node:child_process";
 import { writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type GatewayProcess, removeDataDir, startGatewayProcess } from "../support/gateway-process.js";
+import { runPrismctl } from "../support/prismctl.js";
 
 const REPO = resolve(import.meta.dirname, "../..");
 let gateway: GatewayProcess;
 
 /** Runs prismctl as a user would, against the test gateway. */
 function prismctl(...args: string[]) {
-  const run = spawnSync(
-    join(REPO, "node_modules/.bin/tsx"),
-    [join(REPO, "prismctl/src/main.ts"), "--addr", gateway.address, ...args],
-    {
-      encoding: "utf8",
-    },
-  );
-  return { code: run.status, stdout: run.stdout, stderr: run.stderr };
+  return runPrismctl(gateway.address, args);
 }
 
 beforeAll(async () => {
@@ -36,31 +30,36 @@ afterAll(async () => {
 
 // Every prismctl call is a fresh tsx process: seconds each on a loaded machine.
 describe("prismctl", { timeout: 120_000 }, () => {
-  it("puts, gets, scans and deletes values", () => {
-    expect(prismctl("kv", "put", "ctl-kv", "user-1", "hello")).toMatchObject({ code: 0, stdout: "ok\n" });
-    expect(prismctl("kv", "put", "ctl-kv", "user-1", "blue", "--key", "colour").code).toBe(0);
-    expect(prismctl("kv", "get", "ctl-kv", "user-1").stdout).toBe("hello\ncolour\tblue\n");
-    expect(prismctl("kv", "scan", "ctl-kv").stdout).toBe("user-1\t\thello\nuser-1\tcolour\tblue\n");
-    expect(prismctl("kv", "delete", "ctl-kv", "user-1").code).toBe(0);
-    expect(prismctl("kv", "get", "ctl-kv", "user-1").stdout).toBe("");
+  it("puts, gets, scans and deletes values", async () => {
+    expect(await prismctl("kv", "put", "ctl-kv", "user-1", "hello")).toMatchObject({
+      code: 0,
+      stdout: "ok\n",
+    });
+    expect((await prismctl("kv", "put", "ctl-kv", "user-1", "blue", "--key", "colour")).code).toBe(0);
+    expect((await prismctl("kv", "get", "ctl-kv", "user-1")).stdout).toBe("hello\ncolour\tblue\n");
+    expect((await prismctl("kv", "scan", "ctl-kv")).stdout).toBe("user-1\t\thello\nuser-1\tcolour\tblue\n");
+    expect((await prismctl("kv", "delete", "ctl-kv", "user-1")).code).toBe(0);
+    expect((await prismctl("kv", "get", "ctl-kv", "user-1")).stdout).toBe("");
   });
 
-  it("applies a namespace from YAML that then serves requests", () => {
+  it("applies a namespace from YAML that then serves requests", async () => {
     const file = join(gateway.dataDir, "ns.yaml");
     writeFileSync(file, "name: ctl-applied\npattern: keyvalue\nbackend: local\n");
-    expect(prismctl("namespace", "apply", "-f", file, "--dry-run").stdout).toBe("ctl-applied valid (v0)\n");
-    expect(prismctl("namespace", "apply", "-f", file).stdout).toBe("ctl-applied created (v1)\n");
-    expect(prismctl("namespace", "list").stdout).toContain("ctl-applied\tlocal\tv1");
-    expect(prismctl("kv", "put", "ctl-applied", "a", "b").code).toBe(0);
-    expect(prismctl("backend", "list").stdout).toMatch(/^local\tsqlite\tSERVING\t/m);
+    expect((await prismctl("namespace", "apply", "-f", file, "--dry-run")).stdout).toBe(
+      "ctl-applied valid (v0)\n",
+    );
+    expect((await prismctl("namespace", "apply", "-f", file)).stdout).toBe("ctl-applied created (v1)\n");
+    expect((await prismctl("namespace", "list")).stdout).toContain("ctl-applied\tlocal\tv1");
+    expect((await prismctl("kv", "put", "ctl-applied", "a", "b")).code).toBe(0);
+    expect((await prismctl("backend", "list")).stdout).toMatch(/^local\tsqlite\tSERVING\t/m);
   });
 
-  it("prints the status and reason of a failure and exits 1; usage errors exit 2", () => {
-    const missing = prismctl("kv", "get", "no-such-ns", "x");
+  it("prints the status and reason of a failure and exits 1; usage errors exit 2", async () => {
+    const missing = await prismctl("kv", "get", "no-such-ns", "x");
     expect(missing.code).toBe(1);
     expect(missing.stderr).toContain("(NAMESPACE_NOT_FOUND)");
-    expect(prismctl("kv", "put", "ctl-kv").code).toBe(2);
-    expect(prismctl("bogus").code).toBe(2);
+    expect((await prismctl("kv", "put", "ctl-kv")).code).toBe(2);
+    expect((await prismctl("bogus")).code).toBe(2);
   });
 
   it("writes, reads and tails events until Ctrl-C, as text or JSON lines", async () => {
@@ -68,22 +67,22 @@ describe("prismctl", { timeout: 120_000 }, () => {
     const hourAgo = Math.floor(Date.now() / 1000) * 1000 - 3_600_000;
     const iso = (ms: number) => new Date(ms).toISOString();
     const [t1, t2, from] = [iso(hourAgo), iso(hourAgo + 1000), iso(hourAgo - 60_000)];
-    expect(write("42", "--id", "e1", "--time", t1, "--tag", "host=a")).toMatchObject({
+    expect(await write("42", "--id", "e1", "--time", t1, "--tag", "host=a")).toMatchObject({
       code: 0,
       stdout: "written 1, duplicates 0\n",
     });
-    expect(write("42", "--id", "e1", "--time", t1).stdout).toBe("written 0, duplicates 1\n");
-    expect(write("43", "--id", "e2", "--time", t2, "--tag", "host=b").code).toBe(0);
-    const read = prismctl("ts", "read", "ctl-ts", "cpu", "--start", from);
+    expect((await write("42", "--id", "e1", "--time", t1)).stdout).toBe("written 0, duplicates 1\n");
+    expect((await write("43", "--id", "e2", "--time", t2, "--tag", "host=b")).code).toBe(0);
+    const read = await prismctl("ts", "read", "ctl-ts", "cpu", "--start", from);
     expect(read.stdout).toBe(`${t1}\te1\t42\thost=a\n${t2}\te2\t43\thost=b\n`);
-    const json = prismctl("ts", "read", "ctl-ts", "cpu", "--start", from, "--desc", "-o", "json");
+    const json = await prismctl("ts", "read", "ctl-ts", "cpu", "--start", from, "--desc", "-o", "json");
     expect(
       json.stdout
         .trim()
         .split("\n")
         .map((line) => JSON.parse(line).eventId),
     ).toEqual(["e2", "e1"]);
-    expect(prismctl("ts", "read", "ctl-ts", "cpu", "--start", "yesterday-ish").code).toBe(2);
+    expect((await prismctl("ts", "read", "ctl-ts", "cpu", "--start", "yesterday-ish")).code).toBe(2);
 
     const tail = spawn(
       join(REPO, "node_modules/.bin/tsx"),
@@ -111,8 +110,8 @@ describe("prismctl", { timeout: 120_000 }, () => {
       () => out.includes("\te2\t"),
       () => out,
     );
-    expect(write("44", "--id", "e3", "--tag", "host=b").code).toBe(0);
-    expect(write("45", "--id", "e4", "--tag", "host=a").code).toBe(0);
+    expect((await write("44", "--id", "e3", "--tag", "host=b")).code).toBe(0);
+    expect((await write("45", "--id", "e4", "--tag", "host=a")).code).toBe(0);
     await until(
       () => out.includes("\te3\t"),
       () => out,
@@ -127,7 +126,7 @@ describe("prismctl", { timeout: 120_000 }, () => {
     ).toEqual(["e2", "e3"]);
   });
 
-  it("upserts a small social graph, then lists neighbors, traverses two hops and finds a path", () => {
+  it("upserts a small social graph, then lists neighbors, traverses two hops and finds a path", async () => {
     const g = (...args: string[]) => prismctl("graph", ...args);
     for (const [id, born] of [
       ["ada", "1815"],
@@ -136,7 +135,8 @@ describe("prismctl", { timeout: 120_000 }, () => {
       ["dee", "2001"],
     ]) {
       expect(
-        g("upsert-node", "ctl-graph", id!, "person", "--int", `born=${born}`, "--prop", `name=${id}`).stdout,
+        (await g("upsert-node", "ctl-graph", id!, "person", "--int", `born=${born}`, "--prop", `name=${id}`))
+          .stdout,
       ).toBe("upserted 1\n");
     }
     for (const [from, to] of [
@@ -145,16 +145,18 @@ describe("prismctl", { timeout: 120_000 }, () => {
       ["cy", "dee"],
       ["cy", "ada"],
     ]) {
-      expect(g("upsert-edge", "ctl-graph", from!, "knows", to!, "--double", "weight=0.5").code).toBe(0);
+      expect((await g("upsert-edge", "ctl-graph", from!, "knows", to!, "--double", "weight=0.5")).code).toBe(
+        0,
+      );
     }
-    expect(g("get", "ctl-graph", "ada", "nobody").stdout).toBe(
+    expect((await g("get", "ctl-graph", "ada", "nobody")).stdout).toBe(
       "ada\tperson\tborn=1815,name=ada\nnobody\t(not found)\n",
     );
-    expect(g("neighbors", "ctl-graph", "cy").stdout).toBe(
+    expect((await g("neighbors", "ctl-graph", "cy")).stdout).toBe(
       "cy -knows-> ada\tada\tperson\tborn=1815,name=ada\ncy -knows-> dee\tdee\tperson\tborn=2001,name=dee\n",
     );
-    expect(g("neighbors", "ctl-graph", "ada", "--in").stdout).toContain("cy -knows-> ada\tcy\t");
-    const hops = g("traverse", "ctl-graph", "ada", "--depth", "2", "-o", "json");
+    expect((await g("neighbors", "ctl-graph", "ada", "--in")).stdout).toContain("cy -knows-> ada\tcy\t");
+    const hops = await g("traverse", "ctl-graph", "ada", "--depth", "2", "-o", "json");
     const steps = hops.stdout
       .trim()
       .split("\n")
@@ -164,9 +166,11 @@ describe("prismctl", { timeout: 120_000 }, () => {
       [1, "bob"],
       [2, "cy"],
     ]);
-    expect(g("path", "ctl-graph", "ada", "dee").stdout).toBe("ada -knows-> bob -knows-> cy -knows-> dee\n");
-    expect(g("path", "ctl-graph", "dee", "ada").stdout).toBe("no path\n");
-    const missing = g("traverse", "ctl-graph", "ada");
+    expect((await g("path", "ctl-graph", "ada", "dee")).stdout).toBe(
+      "ada -knows-> bob -knows-> cy -knows-> dee\n",
+    );
+    expect((await g("path", "ctl-graph", "dee", "ada")).stdout).toBe("no path\n");
+    const missing = await g("traverse", "ctl-graph", "ada");
     expect(missing.code).toBe(2);
   });
 });
