@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 import { PrismError } from "@prism/core";
 import { errorDetails } from "@prism/proto/grpc";
+import { tlsCredentials } from "./cli.js";
 import { COMMANDS, UsageError } from "./commands.js";
 import { resolveAuth } from "./login-commands.js";
 
@@ -8,8 +9,10 @@ import { resolveAuth } from "./login-commands.js";
 const NO_TOKEN = new Set(["login", "logout"]);
 
 /**
- * prismctl [--addr HOST:PORT] [--token TOKEN] COMMAND… — talks to a gateway (default
- * 127.0.0.1:8980, or PRISM_ADDR), sending `--token`, PRISM_TOKEN or the token of `prismctl login`.
+ * prismctl [--addr HOST:PORT] [--token TOKEN] [--tls] [--ca FILE] [--cert FILE --key FILE] COMMAND…
+ * — talks to a gateway (default 127.0.0.1:8980, or PRISM_ADDR), sending `--token`, PRISM_TOKEN or
+ * the token of `prismctl login`; over TLS when given a CA (`--ca`/PRISM_CA), a client certificate
+ * (`--cert`/`--key`, PRISM_CERT/PRISM_KEY: mTLS gateways) or `--tls` (the system's roots).
  * Errors print the gRPC status and reason and exit 1; usage errors exit 2.
  */
 async function main(argv: string[]): Promise<number> {
@@ -20,6 +23,18 @@ async function main(argv: string[]): Promise<number> {
     address = args[at + 1] ?? address;
     args.splice(at, 2);
   }
+  const take = (name: string): string | undefined => {
+    const i = args.indexOf(name);
+    return i >= 0 ? args.splice(i, 2)[1] : undefined;
+  };
+  const tlsAt = args.indexOf("--tls");
+  if (tlsAt >= 0) args.splice(tlsAt, 1);
+  const tls = {
+    ca: take("--ca") ?? process.env.PRISM_CA,
+    cert: take("--cert") ?? process.env.PRISM_CERT,
+    key: take("--key") ?? process.env.PRISM_KEY,
+    tls: tlsAt >= 0,
+  };
   const tokenAt = args.indexOf("--token");
   const token = tokenAt >= 0 ? (args.splice(tokenAt, 2)[1] ?? "") : undefined;
   const name = `${args[0] ?? ""} ${args[1] ?? ""}`;
@@ -27,7 +42,9 @@ async function main(argv: string[]): Promise<number> {
   const command = COMMANDS[name] ?? COMMANDS[args[0] ?? ""];
   if (!command) {
     process.stderr.write(
-      `usage: prismctl [--addr HOST:PORT] [--token TOKEN] COMMAND\n${Object.values(COMMANDS)
+      `usage: prismctl [--addr HOST:PORT] [--token TOKEN] [--tls] [--ca FILE] [--cert FILE --key FILE] COMMAND\n${Object.values(
+        COMMANDS,
+      )
         .map((c) => `  ${c.usage}`)
         .join("\n")}\n`,
     );
@@ -36,7 +53,11 @@ async function main(argv: string[]): Promise<number> {
   try {
     const auth = NO_TOKEN.has(args[0]!) ? undefined : await resolveAuth(process.env, token);
     const out = (line: string) => process.stdout.write(`${line}\n`);
-    await command.run({ address, out, ...(auth && { auth }) }, args.slice(words));
+    const channel = tlsCredentials(tls);
+    await command.run(
+      { address, out, ...(auth && { auth }), ...(channel && { credentials: channel }) },
+      args.slice(words),
+    );
     return 0;
   } catch (error) {
     if (error instanceof UsageError) {

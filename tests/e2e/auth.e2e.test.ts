@@ -9,6 +9,7 @@ import { TimeSeriesService } from "@prism/proto/prism/timeseries/v1/timeseries";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { b, s } from "../support/bytes.js";
 import { type GatewayProcess, removeDataDir, startGatewayProcess } from "../support/gateway-process.js";
+import { runPrismctl } from "../support/prismctl.js";
 import { rpcFailure } from "../support/rpc-errors.js";
 import { createTestCa, type TestCa } from "../support/test-certs.js";
 import { MINTER_AUDIENCE, newKey, startTokenMinter, type TokenMinter } from "../support/token-minter.js";
@@ -338,6 +339,23 @@ describe("auth.mode mtls", () => {
       admin: true,
       authMode: "mtls",
     });
+  });
+
+  it("prismctl talks to it with --ca, --cert and --key, and is refused without a certificate", async () => {
+    const cert = ca.client("svc-ops", ["readers", "prism-admins"]);
+    const address = gateway.address.replace("127.0.0.1", "localhost");
+    const tls = ["--ca", ca.certFile, "--cert", cert.certFile, "--key", cert.keyFile];
+    const who = await runPrismctl(address, [...tls, "whoami"]);
+    expect(who.code, who.stderr).toBe(0);
+    expect(who.stdout).toContain("subject\tsvc-ops\ngroups\treaders,prism-admins\nadmin\tyes\nauth\tmtls\n");
+    expect((await runPrismctl(address, [...tls, "kv", "get", "kv", "id-1"])).code).toBe(0);
+    const noCert = await runPrismctl(address, ["--ca", ca.certFile, "whoami"]);
+    expect(noCert.code).toBe(1);
+    const plaintext = await runPrismctl(address, ["whoami"]);
+    expect(plaintext.code).toBe(1);
+    const half = await runPrismctl(address, ["--ca", ca.certFile, "--cert", cert.certFile, "whoami"]);
+    expect(half.code).toBe(2);
+    expect(half.stderr).toContain("--cert and --key go together");
   });
 
   it("refuses a client without a certificate, or with one from another CA, at the handshake", async () => {
