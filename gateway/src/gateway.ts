@@ -14,6 +14,7 @@ import { openConfigStore } from "./config/config-store.js";
 import type { GatewayConfig } from "./config/gateway-config.js";
 import { receiveLimit } from "./config/namespace-rules.js";
 import { DRIVERS } from "./drivers.js";
+import { widenFlowControlWindows } from "./grpc/flow-control.js";
 import { createLogger, type Logger } from "./log.js";
 import { loadHashKey, resealerOf } from "./pii/namespace-values.js";
 import { openPiiRuntime } from "./pii/pii-runtime.js";
@@ -137,6 +138,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
       error ? reject(error) : resolve(bound),
     ),
   );
+  widenFlowControlWindows(server, logger);
   const host = config.listen.grpc.slice(0, config.listen.grpc.lastIndexOf(":"));
   const address = `${host}:${port}`;
   logger.info(
