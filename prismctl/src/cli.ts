@@ -7,7 +7,7 @@ import type { CachedTokens } from "./token-cache.js";
 /** Where prismctl sends calls and how it prints. */
 export interface CliContext {
   address: string;
-  /** TLS to the gateway (`--ca`, `--cert`/`--key`); plaintext when absent. */
+  /** TLS to the gateway (`--tls-ca`, `--tls-cert`/`--tls-key`); plaintext when absent. */
   credentials?: ChannelCredentials;
   out: (line: string) => void;
   /** Headers every call sends (the bearer token); absent for `login` and `logout`. */
@@ -43,7 +43,7 @@ export interface TlsFiles {
 export function tlsCredentials(files: TlsFiles): ChannelCredentials | undefined {
   if (!files.ca && !files.cert && !files.key && !files.tls) return undefined;
   if (Boolean(files.cert) !== Boolean(files.key)) {
-    throw new UsageError("--cert and --key go together (a client certificate and its private key)");
+    throw new UsageError("--tls-cert and --tls-key go together (a client certificate and its private key)");
   }
   const read = (file: string | undefined) => (file ? readFileSync(file) : null);
   return credentials.createSsl(read(files.ca), read(files.key), read(files.cert));

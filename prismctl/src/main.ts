@@ -9,10 +9,10 @@ import { resolveAuth } from "./login-commands.js";
 const NO_TOKEN = new Set(["login", "logout"]);
 
 /**
- * prismctl [--addr HOST:PORT] [--token TOKEN] [--tls] [--ca FILE] [--cert FILE --key FILE] COMMAND…
+ * prismctl [--addr HOST:PORT] [--token TOKEN] [--tls] [--tls-ca FILE] [--tls-cert FILE --tls-key FILE] COMMAND…
  * — talks to a gateway (default 127.0.0.1:8980, or PRISM_ADDR), sending `--token`, PRISM_TOKEN or
- * the token of `prismctl login`; over TLS when given a CA (`--ca`/PRISM_CA), a client certificate
- * (`--cert`/`--key`, PRISM_CERT/PRISM_KEY: mTLS gateways) or `--tls` (the system's roots).
+ * the token of `prismctl login`; over TLS when given a CA (`--tls-ca`/PRISM_CA), a client certificate
+ * (`--tls-cert`/`--tls-key`, PRISM_CERT/PRISM_KEY: mTLS gateways) or `--tls` (the system's roots).
  * Errors print the gRPC status and reason and exit 1; usage errors exit 2.
  */
 async function main(argv: string[]): Promise<number> {
@@ -30,9 +30,9 @@ async function main(argv: string[]): Promise<number> {
   const tlsAt = args.indexOf("--tls");
   if (tlsAt >= 0) args.splice(tlsAt, 1);
   const tls = {
-    ca: take("--ca") ?? process.env.PRISM_CA,
-    cert: take("--cert") ?? process.env.PRISM_CERT,
-    key: take("--key") ?? process.env.PRISM_KEY,
+    ca: take("--tls-ca") ?? process.env.PRISM_CA,
+    cert: take("--tls-cert") ?? process.env.PRISM_CERT,
+    key: take("--tls-key") ?? process.env.PRISM_KEY,
     tls: tlsAt >= 0,
   };
   const tokenAt = args.indexOf("--token");
@@ -42,7 +42,7 @@ async function main(argv: string[]): Promise<number> {
   const command = COMMANDS[name] ?? COMMANDS[args[0] ?? ""];
   if (!command) {
     process.stderr.write(
-      `usage: prismctl [--addr HOST:PORT] [--token TOKEN] [--tls] [--ca FILE] [--cert FILE --key FILE] COMMAND\n${Object.values(
+      `usage: prismctl [--addr HOST:PORT] [--token TOKEN] [--tls] [--tls-ca FILE] [--tls-cert FILE --tls-key FILE] COMMAND\n${Object.values(
         COMMANDS,
       )
         .map((c) => `  ${c.usage}`)

@@ -341,21 +341,21 @@ describe("auth.mode mtls", () => {
     });
   });
 
-  it("prismctl talks to it with --ca, --cert and --key, and is refused without a certificate", async () => {
+  it("prismctl talks to it with --tls-ca, --tls-cert and --tls-key, and is refused without a certificate", async () => {
     const cert = ca.client("svc-ops", ["readers", "prism-admins"]);
     const address = gateway.address.replace("127.0.0.1", "localhost");
-    const tls = ["--ca", ca.certFile, "--cert", cert.certFile, "--key", cert.keyFile];
+    const tls = ["--tls-ca", ca.certFile, "--tls-cert", cert.certFile, "--tls-key", cert.keyFile];
     const who = await runPrismctl(address, [...tls, "whoami"]);
     expect(who.code, who.stderr).toBe(0);
     expect(who.stdout).toContain("subject\tsvc-ops\ngroups\treaders,prism-admins\nadmin\tyes\nauth\tmtls\n");
     expect((await runPrismctl(address, [...tls, "kv", "get", "kv", "id-1"])).code).toBe(0);
-    const noCert = await runPrismctl(address, ["--ca", ca.certFile, "whoami"]);
+    const noCert = await runPrismctl(address, ["--tls-ca", ca.certFile, "whoami"]);
     expect(noCert.code).toBe(1);
     const plaintext = await runPrismctl(address, ["whoami"]);
     expect(plaintext.code).toBe(1);
-    const half = await runPrismctl(address, ["--ca", ca.certFile, "--cert", cert.certFile, "whoami"]);
+    const half = await runPrismctl(address, ["--tls-ca", ca.certFile, "--tls-cert", cert.certFile, "whoami"]);
     expect(half.code).toBe(2);
-    expect(half.stderr).toContain("--cert and --key go together");
+    expect(half.stderr).toContain("--tls-cert and --tls-key go together");
   });
 
   it("refuses a client without a certificate, or with one from another CA, at the handshake", async () => {
