@@ -153,8 +153,16 @@ describe("postgres timeseries", () => {
       await first.backend.timeseries!.write("ns", "s", [event(nowUs(), `w${n++}`)], { settings });
       await Promise.race([started, new Promise((resolve) => setTimeout(resolve, 50))]);
     }
+    // The listening connection is opened in the background: the first event may come from the
+    // tail's catch-up read before it exists. Kill it once it is there.
+    const listening = "application_name = 'prism:pg-ts-b:listen'";
+    for (let waited = 0; waited < 10_000; waited += 50) {
+      const { rowCount } = await admin.query(`SELECT 1 FROM pg_stat_activity WHERE ${listening}`);
+      if (rowCount === 1) break;
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
     const killed = await admin.query(
-      "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'prism:pg-ts-b:listen'",
+      `SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE ${listening}`,
     );
     expect(killed.rowCount).toBe(1);
     const later = take(tail, 1);
