@@ -26,6 +26,24 @@ export interface StoredSchemaFile {
   descriptor: Uint8Array;
 }
 
+/**
+ * A small piece of runtime state gateways share through the config store: backfill jobs and their
+ * checkpoints, each gateway's shadow-traffic counters. Not a namespace change: writing it neither
+ * bumps the generation nor notifies watchers.
+ */
+export interface StoredState {
+  /** What it is, e.g. `backfill` or `shadow-stats`; 1-64 characters of a-z, 0-9 and `-`. */
+  kind: string;
+  /** Its name within the kind, 1-512 characters. */
+  key: string;
+  /** Any JSON value, at most 64 KiB serialized. */
+  value: unknown;
+  /** 1 when created, +1 per put: what `expectVersion` compares with. */
+  version: number;
+  /** Epoch ms of the last put. */
+  updatedAt: number;
+}
+
 /** A schema file version to add: `version` is one more than the newest stored (1 when new). */
 export type NewSchemaFile = Omit<StoredSchemaFile, "registeredAt">;
 
@@ -80,6 +98,36 @@ export interface ConfigStore {
    * @example await store.addSchemaFiles([{ name: "acme/v1/user_profile.proto", version: 2, descriptor }])
    */
   addSchemaFiles(files: readonly NewSchemaFile[]): Promise<number>;
+
+  /**
+   * Creates or replaces one piece of shared state. With `expectVersion`, writes only when the
+   * stored version is exactly that (0 = only when absent) and otherwise throws `Conflict`
+   * (compare-and-set: two gateways claiming the same job, only one wins).
+   *
+   * @example const job = await store.putState("backfill", id, value, current.version)
+   */
+  putState(kind: string, key: string, value: unknown, expectVersion?: number): Promise<StoredState>;
+
+  /**
+   * One piece of shared state, or undefined.
+   *
+   * @example const job = await store.getState("backfill", id)
+   */
+  getState(kind: string, key: string): Promise<StoredState | undefined>;
+
+  /**
+   * Every piece of state of a kind whose key starts with `keyPrefix` (all when omitted), by key.
+   *
+   * @example const perGateway = await store.listState("shadow-stats", "user-profiles/")
+   */
+  listState(kind: string, keyPrefix?: string): Promise<StoredState[]>;
+
+  /**
+   * Deletes one piece of state; false when it was not there.
+   *
+   * @example await store.deleteState("shadow-stats", `${namespace}/${gatewayId}`)
+   */
+  deleteState(kind: string, key: string): Promise<boolean>;
 
   /**
    * A counter that moves on every change: compare it with the one seen at the last reload.

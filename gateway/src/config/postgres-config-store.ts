@@ -6,11 +6,13 @@ import {
   type NewSchemaFile,
   type StoredNamespace,
   type StoredSchemaFile,
+  type StoredState,
   type StoreLogger,
   schemaVersionConflict,
 } from "./config-store.js";
 import type { NamespaceSpec } from "./namespace-spec.js";
 import { inTransaction, openPostgresPool, resolvePostgresUrl } from "./postgres-connection.js";
+import { createStateTable, PostgresState } from "./postgres-state.js";
 
 /** What the store needs from the gateway config (`configStore` with `type: postgres`). */
 export interface PostgresConfigStoreSettings {
@@ -42,7 +44,8 @@ const POOL_APPLICATION_NAME = "prism:config-store";
  * channel; when the server drops it the store reconnects with backoff and then notifies its
  * watchers unconditionally, because a change committed while it was away sent its NOTIFY to no one.
  * Queries go through a small pool and are all parameterised; only the schema name (validated as
- * an identifier) is spliced into SQL, quoted.
+ * an identifier) is spliced into SQL, quoted. Shared state (`postgres-state.ts`) lives in the same
+ * schema but bumps nothing and notifies no one.
  *
  * @example const store = await PostgresConfigStore.open({ url: "env:PRISM_CONFIG_PG", schema: "prism" }, logger)
  */
@@ -54,6 +57,7 @@ export class PostgresConfigStore implements ConfigStore {
   private reconnectTimer: NodeJS.Timeout | undefined;
   private closing: Promise<void> | undefined;
   private readonly sql;
+  private readonly state: PostgresState;
 
   private constructor(
     private readonly url: string,
@@ -63,6 +67,7 @@ export class PostgresConfigStore implements ConfigStore {
     private readonly tuning: Required<PostgresConfigStoreTuning>,
   ) {
     this.channel = `prism_config_${schema}`;
+    this.state = new PostgresState(schema, (text, values) => this.query(text, values));
     const ns = `"${schema}".config_namespaces`;
     this.sql = {
       list: `SELECT spec, version, updated_at FROM ${ns} ORDER BY name`,
@@ -117,6 +122,7 @@ export class PostgresConfigStore implements ConfigStore {
         await client.query(
           `INSERT INTO "${settings.schema}".config_generation (one, generation) VALUES (true, 0) ON CONFLICT DO NOTHING`,
         );
+        await createStateTable(client, settings.schema);
       });
       store.listener = await store.connectListener();
     } catch (error) {
@@ -191,6 +197,22 @@ export class PostgresConfigStore implements ConfigStore {
       await this.bumpAndNotify(client);
     });
     return registeredAt;
+  }
+
+  putState(kind: string, key: string, value: unknown, expectVersion?: number): Promise<StoredState> {
+    return this.state.put(kind, key, value, expectVersion);
+  }
+
+  getState(kind: string, key: string): Promise<StoredState | undefined> {
+    return this.state.get(kind, key);
+  }
+
+  listState(kind: string, keyPrefix?: string): Promise<StoredState[]> {
+    return this.state.list(kind, keyPrefix);
+  }
+
+  deleteState(kind: string, key: string): Promise<boolean> {
+    return this.state.delete(kind, key);
   }
 
   async generation(): Promise<number> {
