@@ -100,6 +100,13 @@ export interface ShortestPathOptions extends CallOptions {
   visitBudget: number;
 }
 
+export interface GraphScanOptions extends CallOptions {
+  /** Where the previous page ended (its `cursor`); undefined = from the start. */
+  cursor?: string;
+  /** At most this many nodes or edges (≥ 1). */
+  limit: number;
+}
+
 export interface GraphCapabilities {
   /** Traverse and ShortestPath run inside the store rather than hop by hop from the gateway. */
   nativeTraversal: boolean;
@@ -145,6 +152,17 @@ export interface GraphBackend {
     toId: string,
     options: ShortestPathOptions,
   ): Promise<{ nodes: GraphNode[]; edges: GraphEdge[] } | undefined>;
+  /** The edges found by (fromId, toId, label), in request order; missing ones are left out. */
+  getEdges(namespace: string, refs: EdgeRef[], options: CallOptions): Promise<GraphEdge[]>;
+  /**
+   * One page of every node of the namespace, in an order the backend chooses and keeps stable
+   * across calls. Following `cursor` until it is undefined yields every node that existed
+   * before the scan started and still exists, exactly once. `cursor` is opaque, at most 4 KiB, and
+   * valid across gateway restarts (backfill checkpoints it). Shadow backfill and verify use it.
+   */
+  scanNodes(namespace: string, options: GraphScanOptions): Promise<{ nodes: GraphNode[]; cursor?: string }>;
+  /** As {@link scanNodes}, for edges. */
+  scanEdges(namespace: string, options: GraphScanOptions): Promise<{ edges: GraphEdge[]; cursor?: string }>;
 }
 
 /** An edge names a node that does not exist (EDGE_ENDPOINT_MISSING); nothing of its batch is written. */

@@ -8,4 +8,13 @@ export { ChunkSweeper, type ChunkSweeperOptions, type SweepCounts } from "./laye
 export { ChunkedKeyValue, type ChunkedOptions, chunked } from "./layers/chunked.js";
 export { OptionReader, resolveSecret } from "./options.js";
 export { itemBytes, takePage } from "./paging.js";
+export {
+  decodeScanCursor,
+  decodeSeriesScanCursor,
+  encodeScanCursor,
+  encodeSeriesScanCursor,
+  invalidScanCursor,
+  type SeriesScanPosition,
+  scanCursorInteger,
+} from "./scan-cursor.js";
 export * from "./timeseries.js";

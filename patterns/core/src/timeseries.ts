@@ -66,11 +66,35 @@ export interface TsTailOptions extends TsCallOptions {
   tagFilter: Record<string, string>;
 }
 
+export interface TsScanOptions extends TsCallOptions {
+  /** Where the previous page ended (its `cursor`); undefined = from the start. */
+  cursor?: string;
+  /** At most this many events (≥ 1). */
+  limitEvents: number;
+  /** As {@link TsReadOptions.limitBytes}: at least one event is always returned. */
+  limitBytes: number;
+}
+
+/** One page of a namespace scan. */
+export interface TsScanResult {
+  events: { seriesId: string; event: TsEvent }[];
+  /**
+   * Where the next page starts; undefined when the scan is complete. Opaque, at most 4 KiB, and
+   * valid across restarts of the gateway (backfill jobs checkpoint it in the config store).
+   */
+  cursor?: string;
+}
+
 export interface TimeSeriesCapabilities {
   /** Tail is woken by the store (or in-process) when events arrive, rather than by polling. */
   liveTail: boolean;
   /** Retention is enforced by the store itself (topic/stream max age) once `retain` configured it. */
   nativeRetention: boolean;
+  /**
+   * Reads find an event only within the namespace's accept window of its arrival (Kafka offsets,
+   * NATS sequences): a backfill cannot make older events readable here, so it skips them.
+   */
+  arrivalIndexed?: boolean;
 }
 
 /**
@@ -117,6 +141,16 @@ export interface TimeSeriesBackend {
    * Returns how many events it removed, when it knows.
    */
   retain(namespace: string, options: TsCallOptions): Promise<{ removed?: number }>;
+  /**
+   * One page of every stored, unexpired event of the namespace, across all series, in an order
+   * the backend chooses and keeps stable across calls (by series then time for tables, by
+   * arrival for logs). Following `cursor` until it is undefined yields every event stored before
+   * the scan started at least once (a log may repeat an event it holds twice: copies are
+   * idempotent); events written during the scan may or may not appear. Backfill and verification
+   * of shadow traffic read a namespace with it. A page may hold fewer events than the limit, even
+   * none, while `cursor` is set.
+   */
+  scan(namespace: string, options: TsScanOptions): Promise<TsScanResult>;
 }
 
 const utf8 = new TextEncoder();

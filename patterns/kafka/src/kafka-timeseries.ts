@@ -1,5 +1,4 @@
 import {
-  abortError,
   eventKey,
   matchesTags,
   PrismError,
@@ -9,15 +8,19 @@ import {
   type TsEvent,
   type TsNamespaceSettings,
   type TsReadOptions,
+  type TsScanOptions,
+  type TsScanResult,
   type TsTailOptions,
   type TsWriteOptions,
   throwIfAborted,
 } from "@prism/core";
 import type { Admin, Kafka, Producer } from "kafkajs";
+import { connectOnce, raceSignal } from "./client-calls.js";
 import { toPrismError } from "./errors.js";
 import { type EventMessage, encodeEvent, messageBytes } from "./event-encoding.js";
 import type { KafkaOptions } from "./kafka-options.js";
 import { KeyedMutex } from "./keyed-mutex.js";
+import { scanNamespace } from "./namespace-scan.js";
 import { openPartitionLog, type PartitionLog } from "./partition-log.js";
 import {
   isAfterCursor,
@@ -39,7 +42,11 @@ import { partitionFor, topicConfigs, topicName } from "./topics.js";
  * stored duplicates under a per-series lock, then produce with acks from all in-sync replicas.
  */
 export class KafkaTimeSeries implements TimeSeriesBackend {
-  readonly capabilities: TimeSeriesCapabilities = Object.freeze({ liveTail: true, nativeRetention: true });
+  readonly capabilities: TimeSeriesCapabilities = Object.freeze({
+    liveTail: true,
+    nativeRetention: true,
+    arrivalIndexed: true,
+  });
 
   private readonly log: PartitionLog;
   private readonly locks = new KeyedMutex();
@@ -144,6 +151,15 @@ export class KafkaTimeSeries implements TimeSeriesBackend {
       return {};
     })();
     return this.call(work, signal);
+  }
+
+  /** Partition after partition, in offset order, up to the ends recorded in the cursor (`namespace-scan.ts`). */
+  scan(namespace: string, options: TsScanOptions): Promise<TsScanResult> {
+    const work = (async () => {
+      this.ensureOpen();
+      return scanNamespace({ log: this.log, options: this.options }, namespace, options);
+    })();
+    return this.call(work, options.signal);
   }
 
   /** A broker round trip (cluster metadata) for the health probe. */
@@ -403,26 +419,3 @@ function cacheId(location: SeriesLocation): string {
 
 /** kafkajs's ConfigResourceTypes.TOPIC. */
 const TOPIC_RESOURCE = 2;
-
-/** Connects `client` once; a failed connect forgets it, so the next call tries again. */
-function connectOnce<T extends { connect(): Promise<void> }>(client: T, forget: () => void): Promise<T> {
-  return client.connect().then(
-    () => client,
-    (error: unknown) => {
-      forget();
-      throw error;
-    },
-  );
-}
-
-/** `work`, or an abort error as soon as `signal` fires (the work itself runs on). */
-export function raceSignal<T>(work: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
-  if (!signal) return work;
-  work.catch(() => undefined);
-  if (signal.aborted) return Promise.reject(abortError(signal));
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = () => reject(abortError(signal));
-    signal.addEventListener("abort", onAbort, { once: true });
-    work.then(resolve, reject).finally(() => signal.removeEventListener("abort", onAbort));
-  });
-}

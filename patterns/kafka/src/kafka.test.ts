@@ -93,7 +93,7 @@ describe("kafka backend", () => {
   }
 
   it("declares live tail and native retention", () => {
-    expect(ts.capabilities).toEqual({ liveTail: true, nativeRetention: true });
+    expect(ts.capabilities).toEqual({ liveTail: true, nativeRetention: true, arrivalIndexed: true });
   });
 
   it("creates a namespace's topic on first write with append-time timestamps and retention covering the accept window", async () => {

@@ -2,12 +2,15 @@ import {
   type CallOptions,
   compareUtf8,
   type Direction,
+  decodeScanCursor,
   type EdgeRef,
   edgeEndpointMissing,
+  encodeScanCursor,
   type GraphBackend,
   type GraphCapabilities,
   type GraphEdge,
   type GraphNode,
+  type GraphScanOptions,
   type Neighbor,
   type NeighborCursor,
   type NeighborsOptions,
@@ -195,6 +198,59 @@ export class MemoryGraph implements GraphBackend {
     return { nodes, edges };
   }
 
+  async getEdges(namespace: string, refs: EdgeRef[], options: CallOptions): Promise<GraphEdge[]> {
+    throwIfAborted(options.signal);
+    const store = this.namespaces.get(namespace);
+    if (!store) return [];
+    const found = new Map<string, GraphEdge>();
+    for (const { fromId, toId, label } of refs) {
+      const key = JSON.stringify([fromId, toId, label]);
+      const e = store.out.get(fromId)?.get(pairKey(label, toId));
+      if (e && !found.has(key)) found.set(key, copyEdge(e));
+    }
+    return [...found.values()];
+  }
+
+  /** Nodes in id order (UTF-8 bytes), after the cursor's id. */
+  async scanNodes(
+    namespace: string,
+    options: GraphScanOptions,
+  ): Promise<{ nodes: GraphNode[]; cursor?: string }> {
+    throwIfAborted(options.signal);
+    const [after] =
+      options.cursor === undefined ? [] : decodeScanCursor(NODE_CURSOR, namespace, options.cursor, 1);
+    const nodes = [...(this.namespaces.get(namespace)?.nodes.values() ?? [])]
+      .filter((n) => after === undefined || compareUtf8(n.id, after) > 0)
+      .sort((a, b) => compareUtf8(a.id, b.id));
+    const page = nodes.slice(0, options.limit).map(copyNode);
+    const last = page.at(-1);
+    return nodes.length > options.limit && last
+      ? { nodes: page, cursor: encodeScanCursor(NODE_CURSOR, namespace, [last.id]) }
+      : { nodes: page };
+  }
+
+  /** Edges in (fromId, toId, label) order (UTF-8 bytes), after the cursor's edge. */
+  async scanEdges(
+    namespace: string,
+    options: GraphScanOptions,
+  ): Promise<{ edges: GraphEdge[]; cursor?: string }> {
+    throwIfAborted(options.signal);
+    const after =
+      options.cursor === undefined ? undefined : decodeScanCursor(EDGE_CURSOR, namespace, options.cursor, 3);
+    const key = (e: GraphEdge) => [e.fromId, e.toId, e.label];
+    const compare = (a: string[], b: string[]) =>
+      compareUtf8(a[0]!, b[0]!) || compareUtf8(a[1]!, b[1]!) || compareUtf8(a[2]!, b[2]!);
+    const edges = [...(this.namespaces.get(namespace)?.out.values() ?? [])]
+      .flatMap((byPair) => [...byPair.values()])
+      .filter((e) => after === undefined || compare(key(e), after) > 0)
+      .sort((a, b) => compare(key(a), key(b)));
+    const page = edges.slice(0, options.limit).map(copyEdge);
+    const last = page.at(-1);
+    return edges.length > options.limit && last
+      ? { edges: page, cursor: encodeScanCursor(EDGE_CURSOR, namespace, key(last)) }
+      : { edges: page };
+  }
+
   /** The namespace's store, after checking every id names a node (NODE_NOT_FOUND otherwise). */
   private existing(namespace: string, ids: string[]): Store {
     const store = this.namespaces.get(namespace);
@@ -253,6 +309,14 @@ function compareHops(hop: Hop, cursor: Hop | NeighborCursor): number {
     (hop.direction === direction ? 0 : hop.direction === "out" ? -1 : 1)
   );
 }
+
+/**
+ * The kinds of this backend's scan cursors (`@prism/core` `encodeScanCursor`), holding the key of
+ * the last node (`[id]`) or edge (`[fromId, toId, label]`) returned. Under 2 KiB: ids are at most
+ * 256 bytes, labels 128.
+ */
+const NODE_CURSOR = "memory-nodes-1";
+const EDGE_CURSOR = "memory-edges-1";
 
 /** A map key for (label, node id); labels hold no control characters, so U+0000 separates. */
 const pairKey = (label: string, id: string): string => `${label}\u0000${id}`;

@@ -1,13 +1,19 @@
 import {
   compareEvents,
+  compareUtf8,
+  decodeSeriesScanCursor,
+  encodeSeriesScanCursor,
   eventBytes,
   eventKey,
   matchesTags,
+  type SeriesScanPosition,
   type TimeSeriesBackend,
   type TimeSeriesCapabilities,
   type TsCallOptions,
   type TsEvent,
   type TsReadOptions,
+  type TsScanOptions,
+  type TsScanResult,
   type TsTailOptions,
   type TsWriteOptions,
   takePage,
@@ -135,6 +141,23 @@ export class MemoryTimeSeries implements TimeSeriesBackend {
     return { removed };
   }
 
+  /** Pages by series id (UTF-8 byte order), then read order; the cursor is the last event returned. */
+  async scan(namespace: string, options: TsScanOptions): Promise<TsScanResult> {
+    throwIfAborted(options.signal);
+    const after = decodeSeriesScanCursor(CURSOR_KIND, namespace, options.cursor);
+    const cutoff = BigInt(Date.now() - options.settings.retentionMs) * 1000n;
+    const all = this.namespaces.get(namespace) ?? new Map<string, Series>();
+    const { page, more } = takePage(scanFrom(all, cutoff, after), (row) => eventBytes(row.event), {
+      limitItems: options.limitEvents,
+      limitBytes: options.limitBytes,
+    });
+    const last = page.at(-1);
+    return {
+      events: page,
+      ...(more && last ? { cursor: encodeSeriesScanCursor(CURSOR_KIND, namespace, last) } : {}),
+    };
+  }
+
   private series(namespace: string, seriesId: string): Series {
     let all = this.namespaces.get(namespace);
     if (!all) {
@@ -210,6 +233,29 @@ function* catchUp(
     if (seq < handOver && matchesTags(event, tagFilter)) yield event;
   }
 }
+
+/** Where a scan stands: the last event it returned. */
+
+/** A namespace's unexpired events by series id, then in read order, strictly after `after`. */
+function* scanFrom(
+  all: Map<string, Series>,
+  cutoff: bigint,
+  after: SeriesScanPosition | undefined,
+): Generator<{ seriesId: string; event: TsEvent }> {
+  const seriesIds = [...all.keys()].sort(compareUtf8);
+  for (const seriesId of seriesIds) {
+    const order = after ? compareUtf8(seriesId, after.seriesId) : 1;
+    if (order < 0) continue;
+    const { sorted } = all.get(seriesId)!;
+    let i = lowerBound(sorted, { eventTimeUs: cutoff, eventId: "" });
+    if (order === 0) i = Math.max(i, lowerBound(sorted, after!));
+    if (order === 0 && i < sorted.length && compareEvents(sorted[i]!.event, after!) === 0) i++;
+    for (; i < sorted.length; i++) yield { seriesId, event: sorted[i]!.event };
+  }
+}
+
+/** The kind of this backend's scan cursors (`@prism/core` `encodeSeriesScanCursor`). */
+const CURSOR_KIND = "memory-scan-1";
 
 /** Resolves true on the series' next write, false when `signal` fires first. */
 function nextWrite(series: Series, signal: AbortSignal | undefined): Promise<boolean> {

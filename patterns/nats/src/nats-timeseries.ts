@@ -6,6 +6,8 @@ import {
   type TsCallOptions,
   type TsEvent,
   type TsReadOptions,
+  type TsScanOptions,
+  type TsScanResult,
   type TsTailOptions,
   type TsWriteOptions,
   throwIfAborted,
@@ -14,6 +16,8 @@ import { serverFeatures } from "./buckets.js";
 import { isBucketGone, isStreamNotFound, toPrismError } from "./errors.js";
 import type { NatsLink, NatsSession } from "./nats-link.js";
 import { type ReadCall, readPage } from "./ts-read.js";
+import { scanStream } from "./ts-scan.js";
+import { decodeStreamCursor } from "./ts-scan-cursor.js";
 import { type TsStream, type TsStreamSettings, TsStreams } from "./ts-streams.js";
 import { encodeEventMessage, eventMessageBytes, eventSubject, seriesToken } from "./ts-subjects.js";
 import { catchUp, live } from "./ts-tail.js";
@@ -33,7 +37,11 @@ const PER_SUBJECT_LIMIT = 10077;
  * (`ts-tail.ts`); retention is the stream's max age. Needs NATS 2.11+ (batched direct gets).
  */
 export class NatsTimeSeries implements TimeSeriesBackend {
-  readonly capabilities: TimeSeriesCapabilities = { liveTail: true, nativeRetention: true };
+  readonly capabilities: TimeSeriesCapabilities = {
+    liveTail: true,
+    nativeRetention: true,
+    arrivalIndexed: true,
+  };
   /** Stream handles per connection: a new connection starts with none. */
   readonly #streams = new WeakMap<NatsSession, TsStreams>();
 
@@ -122,6 +130,32 @@ export class NatsTimeSeries implements TimeSeriesBackend {
     } catch (error) {
       if (signal?.aborted) return;
       throw toPrismError(error, this.backendName, signal);
+    }
+  }
+
+  /** The namespace's stream in sequence order, up to its last sequence when the scan started (`ts-scan.ts`). */
+  async scan(namespace: string, options: TsScanOptions): Promise<TsScanResult> {
+    const { signal } = options;
+    let session: NatsSession | undefined;
+    try {
+      throwIfAborted(signal);
+      session = await this.link.session(signal);
+      this.requireBatchedGets(session);
+      const stream = await this.link.call(this.streamsOf(session).forRead(namespace), signal);
+      // No stream: nothing was ever written (or it is gone with its events); a cursor is still checked.
+      if (!stream) {
+        if (options.cursor !== undefined) decodeStreamCursor(namespace, options.cursor);
+        return { events: [] };
+      }
+      return await scanStream(
+        { stream, wait: (work, s) => this.link.call(work, s), signal },
+        namespace,
+        options,
+      );
+    } catch (error) {
+      if (!isStreamNotFound(error)) throw toPrismError(error, this.backendName, signal);
+      session && this.streamsOf(session).forget(namespace);
+      return { events: [] };
     }
   }
 

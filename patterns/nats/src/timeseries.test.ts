@@ -87,7 +87,7 @@ describe("nats timeseries", () => {
 
   it("declares a live tail and native retention, and serves the timeseries pattern", () => {
     expect(natsDriver.patterns).toContain("timeseries");
-    expect(ts.capabilities).toEqual({ liveTail: true, nativeRetention: true });
+    expect(ts.capabilities).toEqual({ liveTail: true, nativeRetention: true, arrivalIndexed: true });
   });
 
   it("round-trips events in read order, with any non-control characters in series and event ids", async () => {

@@ -57,5 +57,8 @@ export function exclusiveWrites(graph: GraphBackend): GraphBackend {
     neighbors: (...args) => lock.run(false, () => graph.neighbors(...args)),
     traverse: (...args) => lock.run(false, () => graph.traverse(...args)),
     shortestPath: (...args) => lock.run(false, () => graph.shortestPath(...args)),
+    getEdges: (...args) => lock.run(false, () => graph.getEdges(...args)),
+    scanNodes: (...args) => lock.run(false, () => graph.scanNodes(...args)),
+    scanEdges: (...args) => lock.run(false, () => graph.scanEdges(...args)),
   };
 }

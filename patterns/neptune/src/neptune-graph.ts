@@ -6,6 +6,7 @@ import {
   type GraphCapabilities,
   type GraphEdge,
   type GraphNode,
+  type GraphScanOptions,
   type Neighbor,
   type NeighborsOptions,
   nodeNotFound,
@@ -20,6 +21,7 @@ import type { GremlinLink } from "./gremlin-link.js";
 import { type Layout, sortKey } from "./layout.js";
 import { encodeProperties } from "./property-encoding.js";
 import { decodeEdge, decodeNode, elementRow, field, list } from "./rows.js";
+import { getEdges, scanEdges, scanNodes } from "./scan.js";
 import { shortestPath, traverse } from "./traversal.js";
 
 const __ = gremlin.process.statics;
@@ -28,7 +30,7 @@ const { t, P, cardinality, scope } = gremlin.process;
 /**
  * The Graph pattern on a Gremlin server (Neptune, or Gremlin Server with TinkerGraph in tests).
  * Layout and encodings: `layout.ts`, `property-encoding.ts`; Traverse and ShortestPath:
- * `traversal.ts`; ADR 0015 has the why.
+ * `traversal.ts`; GetEdges and the namespace scans: `scan.ts`; ADR 0015 has the why.
  */
 export class NeptuneGraph implements GraphBackend {
   /** Traverse and ShortestPath run level by level from the gateway, one traversal per level. */
@@ -176,6 +178,18 @@ export class NeptuneGraph implements GraphBackend {
     options: ShortestPathOptions,
   ): Promise<{ nodes: GraphNode[]; edges: GraphEdge[] } | undefined> {
     return shortestPath(this.link, this.layout, namespace, fromId, toId, options);
+  }
+
+  getEdges(namespace: string, refs: EdgeRef[], { signal }: CallOptions): Promise<GraphEdge[]> {
+    return getEdges(this.link, this.layout, namespace, refs, signal);
+  }
+
+  scanNodes(namespace: string, options: GraphScanOptions): Promise<{ nodes: GraphNode[]; cursor?: string }> {
+    return scanNodes(this.link, this.layout, namespace, options);
+  }
+
+  scanEdges(namespace: string, options: GraphScanOptions): Promise<{ edges: GraphEdge[]; cursor?: string }> {
+    return scanEdges(this.link, this.layout, namespace, options);
   }
 
   /** Finds or creates the vertex, then replaces its label and properties wholly. */

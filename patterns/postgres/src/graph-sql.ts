@@ -243,6 +243,34 @@ export function buildGraphStatements(schema: string) {
          AND stored.to_id = doomed.to_id ${C} AND stored.label = doomed.label ${C}`,
     ),
 
+    // $1 namespace, $2 from ids, $3 to ids, $4 labels (each edge once). The edges found, in request order.
+    getEdges: statement(
+      "prism_graph_get_edges",
+      `SELECT found.from_id, found.to_id, found.label, found.properties
+       FROM unnest($2::text[], $3::text[], $4::text[]) WITH ORDINALITY AS wanted(from_id, to_id, label, n)
+       CROSS JOIN LATERAL (SELECT from_id, to_id, label, properties FROM ${edges}
+         WHERE namespace = $1::text AND from_id = wanted.from_id ${C} AND to_id = wanted.to_id ${C}
+           AND label = wanted.label ${C} LIMIT 1) AS found
+       ORDER BY wanted.n`,
+    ),
+
+    // Whole-namespace scans in primary key order from a keyset cursor: the key of the last row
+    // returned ('' before every id and label), an index range scan that stops after the page.
+    // $1 namespace, $2 after id, $3 limit; one row more than the limit says that more follow.
+    scanNodes: statement(
+      "prism_graph_scan_nodes",
+      `SELECT id, label, properties FROM ${nodes}
+       WHERE namespace = $1::text AND id > $2::text ${C}
+       ORDER BY id LIMIT $3::int + 1`,
+    ),
+    // $1 namespace, $2 after from id, $3 after to id, $4 after label, $5 limit.
+    scanEdges: statement(
+      "prism_graph_scan_edges",
+      `SELECT from_id, to_id, label, properties FROM ${edges}
+       WHERE namespace = $1::text AND (from_id, to_id, label) > ($2::text ${C}, $3::text ${C}, $4::text ${C})
+       ORDER BY from_id, to_id, label LIMIT $5::int + 1`,
+    ),
+
     neighbors: perDirection(neighbors),
     traverse: perDirection(traverse),
     shortestPath: perDirection(shortestPath),

@@ -1,11 +1,14 @@
 import {
   type CallOptions,
+  decodeScanCursor,
   type EdgeRef,
   edgeEndpointMissing,
+  encodeScanCursor,
   type GraphBackend,
   type GraphCapabilities,
   type GraphEdge,
   type GraphNode,
+  type GraphScanOptions,
   type Neighbor,
   type NeighborsOptions,
   nodeNotFound,
@@ -24,6 +27,13 @@ import { bound, type Statement } from "./sql.js";
 
 interface NodeRow {
   id: string;
+  label: string;
+  properties: unknown;
+}
+
+interface EdgeRow {
+  from_id: string;
+  to_id: string;
   label: string;
   properties: unknown;
 }
@@ -212,6 +222,64 @@ export class PostgresGraph implements GraphBackend {
     return { nodes: rows.map(toNode), edges };
   }
 
+  async getEdges(namespace: string, refs: EdgeRef[], options: CallOptions): Promise<GraphEdge[]> {
+    throwIfAborted(options.signal);
+    if (refs.length === 0) return [];
+    // A repeated ref is returned once, at its first position.
+    const unique = [...new Map(refs.map((ref) => [edgeKey(ref), ref])).values()];
+    const rows = await this.query<EdgeRow>(this.sql.getEdges, options.signal, [
+      namespace,
+      unique.map((ref) => ref.fromId),
+      unique.map((ref) => ref.toId),
+      unique.map((ref) => ref.label),
+    ]);
+    return rows.map((row) => toEdge(row.from_id, row.to_id, row.label, row.properties));
+  }
+
+  /** Nodes in id order (the primary key's), after the cursor's id. */
+  async scanNodes(
+    namespace: string,
+    options: GraphScanOptions,
+  ): Promise<{ nodes: GraphNode[]; cursor?: string }> {
+    throwIfAborted(options.signal);
+    const [afterId = ""] =
+      options.cursor === undefined ? [] : decodeScanCursor(NODE_CURSOR, namespace, options.cursor, 1);
+    const rows = await this.query<NodeRow>(this.sql.scanNodes, options.signal, [
+      namespace,
+      afterId,
+      options.limit,
+    ]);
+    const nodes = rows.slice(0, options.limit).map(toNode);
+    const last = nodes.at(-1);
+    return rows.length > options.limit && last
+      ? { nodes, cursor: encodeScanCursor(NODE_CURSOR, namespace, [last.id]) }
+      : { nodes };
+  }
+
+  /** Edges in (fromId, toId, label) order (the primary key's), after the cursor's edge. */
+  async scanEdges(
+    namespace: string,
+    options: GraphScanOptions,
+  ): Promise<{ edges: GraphEdge[]; cursor?: string }> {
+    throwIfAborted(options.signal);
+    const after =
+      options.cursor === undefined
+        ? ["", "", ""]
+        : decodeScanCursor(EDGE_CURSOR, namespace, options.cursor, 3);
+    const rows = await this.query<EdgeRow>(this.sql.scanEdges, options.signal, [
+      namespace,
+      ...after,
+      options.limit,
+    ]);
+    const edges = rows
+      .slice(0, options.limit)
+      .map((row) => toEdge(row.from_id, row.to_id, row.label, row.properties));
+    const last = edges.at(-1);
+    return rows.length > options.limit && last
+      ? { edges, cursor: encodeScanCursor(EDGE_CURSOR, namespace, [last.fromId, last.toId, last.label]) }
+      : { edges };
+  }
+
   /**
    * Runs a breadth-first statement and checks its verdict: NODE_NOT_FOUND for a start (or, for a
    * path, a target) that does not exist, TRAVERSAL_BUDGET_EXCEEDED when the walk would have
@@ -263,6 +331,14 @@ function toNode(row: { id: string; label: string; properties: unknown }): GraphN
 function toEdge(fromId: string, toId: string, label: string, properties: unknown): GraphEdge {
   return { fromId, toId, label, properties: decodeProperties(properties) };
 }
+
+/**
+ * The kinds of this backend's scan cursors (`@prism/core` `encodeScanCursor`), holding the key of
+ * the last node (`[id]`) or edge (`[fromId, toId, label]`) returned. Under 2 KiB: ids are at most
+ * 256 bytes, labels 128.
+ */
+const NODE_CURSOR = "postgres-nodes-1";
+const EDGE_CURSOR = "postgres-edges-1";
 
 /** The SQLSTATE of a server error, if `error` is one. */
 function sqlState(error: unknown): string | undefined {

@@ -1,4 +1,6 @@
 import {
+  decodeSeriesScanCursor,
+  encodeSeriesScanCursor,
   eventBytes,
   PrismError,
   type TimeSeriesBackend,
@@ -6,6 +8,8 @@ import {
   type TsCallOptions,
   type TsEvent,
   type TsReadOptions,
+  type TsScanOptions,
+  type TsScanResult,
   type TsTailOptions,
   type TsWriteOptions,
   throwIfAborted,
@@ -28,6 +32,10 @@ interface PageRow extends EventRow {
   kept: boolean;
 }
 
+interface ScanRow extends PageRow {
+  series_id: string;
+}
+
 interface ArrivalRow extends EventRow {
   seq: string;
   matched: boolean;
@@ -47,6 +55,7 @@ const TAIL_POLL_MS = 1000;
  */
 export class PostgresTimeSeries implements TimeSeriesBackend {
   readonly capabilities: TimeSeriesCapabilities = { liveTail: true, nativeRetention: false };
+  private readonly scanSql: ReturnType<typeof buildScanStatements>;
 
   constructor(
     private readonly pool: PostgresPool,
@@ -54,7 +63,9 @@ export class PostgresTimeSeries implements TimeSeriesBackend {
     private readonly partitions: TsPartitions,
     private readonly listener: ArrivalListener,
     private readonly channel: string,
-  ) {}
+  ) {
+    this.scanSql = buildScanStatements(sql.eventsTable);
+  }
 
   async write(
     namespace: string,
@@ -177,6 +188,31 @@ export class PostgresTimeSeries implements TimeSeriesBackend {
     return this.partitions.retain(nsId, cutoffUs, options.signal);
   }
 
+  /**
+   * Pages by series id, time and event id (`COLLATE "C"`: UTF-8 bytes), the primary key's order
+   * inside every partition, so a page is a merge of index scans over the namespace's partitions
+   * from the retention cut-off on (older ones are pruned), continued by keyset from the cursor.
+   */
+  async scan(namespace: string, options: TsScanOptions): Promise<TsScanResult> {
+    throwIfAborted(options.signal);
+    const after = decodeSeriesScanCursor(CURSOR_KIND, namespace, options.cursor);
+    const nsId = await this.partitions.namespaceId(namespace, options.signal);
+    const cutoffUs = BigInt(Date.now() - options.settings.retentionMs) * 1000n;
+    const values: unknown[] = [nsId, cutoffUs, options.limitEvents, options.limitBytes];
+    if (after) values.push(after.seriesId, after.eventTimeUs, after.eventId);
+    const statement = after ? this.scanSql.scanAfter : this.scanSql.scan;
+    const rows = await this.query<ScanRow>(statement, values, options.signal);
+    const events = rows
+      .filter((row) => row.kept)
+      .map((row) => ({ seriesId: row.series_id, event: toEvent(row) }));
+    const last = events.at(-1);
+    const more = rows.length > events.length;
+    return {
+      events,
+      ...(more && last ? { cursor: encodeSeriesScanCursor(CURSOR_KIND, namespace, last) } : {}),
+    };
+  }
+
   private async page(
     statement: Statement,
     values: unknown[],
@@ -257,3 +293,40 @@ function flatBatch(events: readonly TsEvent[], times: readonly bigint[]): unknow
     JSON.stringify(tags),
   ];
 }
+
+const SCAN_ORDER = "series_id, event_time_us, event_id";
+
+/**
+ * The namespace scan: $1 ns, $2 retention cut-off (inclusive), $3 limitEvents, $4 limitBytes
+ * [, $5 $6 $7 the series, time and id of the previous page's last event]. One byte-bounded page
+ * as ts-sql.ts's `page`: at most `$3 + 1` rows, kept rows within `$3` events and `$4` bytes (the
+ * first always), then the first row not kept, without payload, to say that more follow. The
+ * outer query orders by row number: by name, `event_time_us` there is the text column.
+ */
+function buildScanStatements(table: string) {
+  const scan = (name: string, after: string): Statement => {
+    const text = `SELECT series_id, event_time_us::text AS event_time_us, event_id,
+        CASE WHEN kept THEN payload END AS payload, CASE WHEN kept THEN tags END AS tags, kept
+      FROM (
+        SELECT *, (n <= $3::int AND (n = 1 OR running <= $4::bigint)) AS kept
+        FROM (
+          SELECT series_id, event_time_us, event_id, payload, tags, size,
+                 row_number() OVER w AS n, sum(size) OVER w AS running
+          FROM ${table} WHERE ns_id = $1 AND event_time_us >= $2::bigint ${after}
+          WINDOW w AS (ORDER BY ${SCAN_ORDER} ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW)
+          ORDER BY ${SCAN_ORDER}
+          LIMIT $3::int + 1
+        ) AS candidates
+        WHERE n <= 2 OR running - size <= $4::bigint
+      ) AS bounded
+      ORDER BY n`;
+    return Object.freeze({ name, text: text.replace(/\s+/g, " ").trim() });
+  };
+  return Object.freeze({
+    scan: scan("prism_ts_scan", ""),
+    scanAfter: scan("prism_ts_scan_after", `AND (${SCAN_ORDER}) > ($5::text, $6::bigint, $7::text)`),
+  });
+}
+
+/** The kind of this backend's scan cursors (`@prism/core` `encodeSeriesScanCursor`). */
+const CURSOR_KIND = "postgres-scan-1";

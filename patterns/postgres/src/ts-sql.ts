@@ -37,6 +37,8 @@ export function buildTsStatements(schema: string) {
   };
 
   return Object.freeze({
+    /** The schema-qualified events table, for statements built elsewhere on it (the scan). */
+    eventsTable: events,
     // $1 namespace. Returns its number; none when a concurrent first insert won (then retry: this
     // statement's snapshot predates that insert, the next one's does not).
     namespaceId: statement(
@@ -133,7 +135,8 @@ export function buildTsStatements(schema: string) {
 /**
  * One byte-bounded page, as in sql.ts's `page`: rows in `order` with a running byte total, at
  * most `$6 + 1` of them; kept rows within `$6` events and `$7` bytes (the first always), plus the
- * first row not kept, without payload, to say that more follow.
+ * first row not kept, without payload, to say that more follow. The outer query orders by row
+ * number: by name, `event_time_us` there is the text column (10 sorts before 9).
  */
 function page(order: string, from: string): string {
   return `SELECT ${EVENT_COLUMNS}, CASE WHEN kept THEN payload END AS payload,
@@ -150,7 +153,7 @@ function page(order: string, from: string): string {
       ) AS candidates
       WHERE n <= 2 OR running - size <= $7::bigint
     ) AS bounded
-    ORDER BY ${order}`;
+    ORDER BY n`;
 }
 
 function statement(name: string, text: string): Statement {

@@ -26,6 +26,13 @@ export const SQL = {
                VALUES (@namespace, @fromId, @toId, @label, @properties)
                ON CONFLICT (namespace, from_id, label, to_id) DO UPDATE SET properties = excluded.properties`,
   deleteEdge: `DELETE FROM graph_edges WHERE ${NS} AND from_id = @fromId AND label = @label AND to_id = @toId`,
+  getEdge: `SELECT from_id, to_id, label, properties FROM graph_edges
+            WHERE ${NS} AND from_id = @fromId AND label = @label AND to_id = @toId`,
+  // Whole-namespace scans in primary key order, from a keyset cursor ('' before every id and label).
+  scanNodes: `SELECT id, label, properties FROM graph_nodes WHERE ${NS} AND id > @afterId ORDER BY id LIMIT @limit`,
+  scanEdges: `SELECT from_id, to_id, label, properties FROM graph_edges
+              WHERE ${NS} AND (from_id, label, to_id) > (@afterFrom, @afterLabel, @afterTo)
+              ORDER BY from_id, label, to_id LIMIT @limit`,
   // One node's hops in cursor order (other id, label, out before in; TEXT compares as UTF-8 bytes),
   // sorted per page: the in-branch is pinned to its index like `expand`'s (see there).
   neighbors: `SELECT ${HOP_ROW} FROM (
@@ -55,6 +62,14 @@ export const SQL = {
 
 export interface NodeRow {
   id: string;
+  label: string;
+  properties: string;
+}
+
+/** An edge row (`getEdge`, `scanEdges`). */
+export interface EdgeRow {
+  from_id: string;
+  to_id: string;
   label: string;
   properties: string;
 }

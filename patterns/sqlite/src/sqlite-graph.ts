@@ -1,11 +1,14 @@
 import {
   type CallOptions,
+  decodeScanCursor,
   type EdgeRef,
   edgeEndpointMissing,
+  encodeScanCursor,
   type GraphBackend,
   type GraphCapabilities,
   type GraphEdge,
   type GraphNode,
+  type GraphScanOptions,
   type Neighbor,
   type NeighborsOptions,
   nodeNotFound,
@@ -18,7 +21,7 @@ import {
   type WriteOptions,
 } from "@prism/core";
 import { decodeProperties, encodeProperties } from "./sqlite-graph-properties.js";
-import { directionParams, type HopRow, type NodeRow, SQL } from "./sqlite-graph-sql.js";
+import { directionParams, type EdgeRow, type HopRow, type NodeRow, SQL } from "./sqlite-graph-sql.js";
 import type { SqliteDatabase, SqliteStatement } from "./sqlite-types.js";
 
 /**
@@ -211,6 +214,62 @@ export class SqliteGraph implements GraphBackend {
     });
   }
 
+  async getEdges(namespace: string, refs: EdgeRef[], options: CallOptions): Promise<GraphEdge[]> {
+    throwIfAborted(options.signal);
+    if (refs.length === 0) return [];
+    return this.run("get edges", () => {
+      const found = new Map<string, GraphEdge>();
+      for (const { fromId, toId, label } of refs) {
+        const key = JSON.stringify([fromId, toId, label]);
+        if (found.has(key)) continue;
+        const row = this.sql.getEdge.get({ namespace, fromId, toId, label }) as EdgeRow | undefined;
+        if (row) found.set(key, toEdge(row));
+      }
+      return [...found.values()];
+    });
+  }
+
+  /** Nodes in id order (the primary key's), after the cursor's id. */
+  async scanNodes(
+    namespace: string,
+    options: GraphScanOptions,
+  ): Promise<{ nodes: GraphNode[]; cursor?: string }> {
+    throwIfAborted(options.signal);
+    const [afterId = ""] =
+      options.cursor === undefined ? [] : decodeScanCursor(NODE_CURSOR, namespace, options.cursor, 1);
+    return this.run("scan nodes", () => {
+      const rows = [
+        ...this.sql.scanNodes.iterate({ namespace, afterId, limit: options.limit + 1 }),
+      ] as NodeRow[];
+      const nodes = rows.slice(0, options.limit).map((row) => toNode(row.id, row.label, row.properties));
+      const last = nodes.at(-1);
+      return rows.length > options.limit && last
+        ? { nodes, cursor: encodeScanCursor(NODE_CURSOR, namespace, [last.id]) }
+        : { nodes };
+    });
+  }
+
+  /** Edges in (fromId, label, toId) order (the primary key's), after the cursor's edge. */
+  async scanEdges(
+    namespace: string,
+    options: GraphScanOptions,
+  ): Promise<{ edges: GraphEdge[]; cursor?: string }> {
+    throwIfAborted(options.signal);
+    const [afterFrom = "", afterTo = "", afterLabel = ""] =
+      options.cursor === undefined ? [] : decodeScanCursor(EDGE_CURSOR, namespace, options.cursor, 3);
+    return this.run("scan edges", () => {
+      const limit = options.limit + 1;
+      const rows = [
+        ...this.sql.scanEdges.iterate({ namespace, afterFrom, afterLabel, afterTo, limit }),
+      ] as EdgeRow[];
+      const edges = rows.slice(0, options.limit).map(toEdge);
+      const last = edges.at(-1);
+      return rows.length > options.limit && last
+        ? { edges, cursor: encodeScanCursor(EDGE_CURSOR, namespace, [last.fromId, last.toId, last.label]) }
+        : { edges };
+    });
+  }
+
   /** The nodes with these ids, in order; NODE_NOT_FOUND names the first that does not exist. */
   private requireNodes(namespace: string, ids: string[]): GraphNode[] {
     const rows = new Map<string, NodeRow>();
@@ -299,12 +358,20 @@ const toNode = (id: string, label: string, properties: string): GraphNode => ({
   properties: decodeProperties(properties),
 });
 
-const toEdge = (row: HopRow): GraphEdge => ({
+const toEdge = (row: EdgeRow): GraphEdge => ({
   fromId: row.from_id,
   toId: row.to_id,
   label: row.label,
   properties: decodeProperties(row.properties),
 });
+
+/**
+ * The kinds of this backend's scan cursors (`@prism/core` `encodeScanCursor`), holding the key of
+ * the last node (`[id]`) or edge (`[fromId, toId, label]`) returned. Under 2 KiB: ids are at most
+ * 256 bytes, labels 128.
+ */
+const NODE_CURSOR = "sqlite-nodes-1";
+const EDGE_CURSOR = "sqlite-edges-1";
 
 function sqliteError(error: unknown, operation: string): unknown {
   if (error instanceof PrismError) return error;

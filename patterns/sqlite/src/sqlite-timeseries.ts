@@ -1,5 +1,7 @@
 import { setTimeout as delay } from "node:timers/promises";
 import {
+  decodeSeriesScanCursor,
+  encodeSeriesScanCursor,
   eventBytes,
   matchesTags,
   PrismError,
@@ -8,6 +10,8 @@ import {
   type TsCallOptions,
   type TsEvent,
   type TsReadOptions,
+  type TsScanOptions,
+  type TsScanResult,
   type TsTailOptions,
   type TsWriteOptions,
   takePage,
@@ -25,6 +29,7 @@ const SERIES = "namespace = @namespace AND series_id = @seriesId";
 const RANGE = "event_time >= @startUs AND event_time < @endUs";
 const UP = "ORDER BY event_time, event_id";
 const DOWN = "ORDER BY event_time DESC, event_id DESC";
+const SCAN_ORDER = "ORDER BY series_id, event_time, event_id";
 
 /** Every TimeSeries statement, prepared once per database. */
 const SQL = {
@@ -47,6 +52,13 @@ const SQL = {
   catchUpAfter: `SELECT ${COLUMNS} FROM ts_events WHERE ${SERIES}
                  AND (event_time, event_id) > (@afterTime, @afterId) AND seq <= @handOver ${UP}`,
   arrivals: `SELECT ${COLUMNS} FROM ts_events WHERE ${SERIES} AND seq > @cursor ORDER BY seq LIMIT @limit`,
+  // A namespace scan in primary-key order. `+event_time` keeps the planner on the primary key
+  // (the retention index would need a sort of the whole namespace for every page).
+  scan: `SELECT series_id, ${COLUMNS} FROM ts_events WHERE namespace = @namespace
+         AND +event_time >= @cutoff ${SCAN_ORDER}`,
+  scanAfter: `SELECT series_id, ${COLUMNS} FROM ts_events WHERE namespace = @namespace
+              AND (series_id, event_time, event_id) > (@afterSeries, @afterTime, @afterId)
+              AND +event_time >= @cutoff ${SCAN_ORDER}`,
   retain: `DELETE FROM ts_events WHERE (namespace, series_id, event_time, event_id) IN (
              SELECT namespace, series_id, event_time, event_id FROM ts_events
              WHERE namespace = @namespace AND event_time < @cutoff LIMIT @batch)`,
@@ -58,6 +70,10 @@ interface EventRow {
   payload: Uint8Array;
   tags: string;
   seq: bigint;
+}
+
+interface ScanRow extends EventRow {
+  series_id: string;
 }
 
 /** How much one tail batch carries at most. */
@@ -201,6 +217,39 @@ export class SqliteTimeSeries implements TimeSeriesBackend {
   }
 
   /**
+   * Pages in primary-key order: series id, time, event id (TEXT compares as UTF-8 bytes). The
+   * cursor is the last event returned.
+   */
+  async scan(namespace: string, options: TsScanOptions): Promise<TsScanResult> {
+    throwIfAborted(options.signal);
+    const after = decodeSeriesScanCursor(CURSOR_KIND, namespace, options.cursor);
+    const cutoff = BigInt(Date.now() - options.settings.retentionMs) * 1000n;
+    const { page, more } = this.guard("scan", () => {
+      const rows = after
+        ? this.sql.scanAfter.iterate({
+            namespace,
+            cutoff,
+            afterSeries: after.seriesId,
+            afterTime: after.eventTimeUs,
+            afterId: after.eventId,
+          })
+        : this.sql.scan.iterate({ namespace, cutoff });
+      const events = (function* () {
+        for (const row of rows as Iterable<ScanRow>) yield { seriesId: row.series_id, event: toEvent(row) };
+      })();
+      return takePage(events, (row) => eventBytes(row.event), {
+        limitItems: options.limitEvents,
+        limitBytes: options.limitBytes,
+      });
+    });
+    const last = page.at(-1);
+    return {
+      events: page,
+      ...(more && last ? { cursor: encodeSeriesScanCursor(CURSOR_KIND, namespace, last) } : {}),
+    };
+  }
+
+  /**
    * The next arrivals after `cursor` that match, within one tail batch. `last` is the new cursor
    * (past non-matching rows too); `caughtUp` says no stored arrival is left beyond it.
    */
@@ -280,6 +329,9 @@ function toEvent(row: EventRow): TsEvent {
     tags: JSON.parse(row.tags) as Record<string, string>,
   };
 }
+
+/** The kind of this backend's scan cursors (`@prism/core` `encodeSeriesScanCursor`). */
+const CURSOR_KIND = "sqlite-scan-1";
 
 /** SQLite errors a caller can act on; the rest are Internal. Driver text stays in `cause`. */
 function sqliteError(error: unknown, operation: string): unknown {

@@ -15,6 +15,7 @@ import {
   YEAR_MS,
 } from "./timeseries-fixtures.js";
 import { timeSeriesReadTests } from "./timeseries-read.js";
+import { timeSeriesScanTests } from "./timeseries-scan.js";
 import { timeSeriesTailTests } from "./timeseries-tail.js";
 
 /** A backend under test: how to open it. */
@@ -24,15 +25,15 @@ export interface TimeSeriesConformanceTarget {
   open(): Promise<Backend>;
 }
 
-/** What the read and tail tests need from the suite that opened the backend. */
+/** What the read, tail and scan tests need from the suite that opened the backend. */
 export interface TsSuiteContext {
   ts(): TimeSeriesBackend;
 }
 
 /**
  * The TimeSeries conformance suite: writes and duplicates, reads and paging, tail (catch-up, live
- * and the hand-over between them), retention, cancellation and declared capabilities. Every test
- * uses a fresh namespace.
+ * and the hand-over between them), namespace scans, retention, cancellation and declared
+ * capabilities. Every test uses a fresh namespace.
  *
  * @example timeSeriesConformance({ name: "memory", open: async () => memoryDriver.open(ctx) })
  */
@@ -56,6 +57,7 @@ export function timeSeriesConformance(target: TimeSeriesConformanceTarget): void
     timeSeriesWriteTests({ ts: () => ts });
     timeSeriesReadTests({ ts: () => ts });
     timeSeriesTailTests({ ts: () => ts });
+    timeSeriesScanTests({ ts: () => ts });
     timeSeriesRetentionTests({ ts: () => ts });
     timeSeriesSignalTests({ ts: () => ts });
   });
