@@ -33,6 +33,7 @@ import { NamespaceRegistry } from "./registry/namespace-registry.js";
 import { startRetention } from "./registry/retention.js";
 import { PiiAdmin } from "./services/admin-pii.js";
 import { AdminService } from "./services/admin-service.js";
+import { ShadowAdmin } from "./services/admin-shadow.js";
 import { GRAPH_POLICY, GraphService } from "./services/graph/graph-service.js";
 import { HealthService } from "./services/health-service.js";
 import { KEYVALUE_POLICY, KeyValueService } from "./services/keyvalue/keyvalue-service.js";
@@ -43,6 +44,7 @@ import {
   serveReflection,
 } from "./services/reflection-service.js";
 import { TIMESERIES_POLICY, TimeSeriesService } from "./services/timeseries/timeseries-service.js";
+import { BackfillRunner } from "./shadow/backfill.js";
 
 /** What `startGateway` needs; drivers and logger default to the built-in ones. */
 export interface GatewayOptions {
@@ -95,6 +97,8 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
   await registry.start();
   const stopSweeps = startChunkSweeps(layered, () => registry.list());
   const stopRetention = startRetention(() => registry.list(), config.timeseries.retentionIntervalMs, logger);
+  const backfills = new BackfillRunner(registry, store, config.shadow, registry.shadows.gatewayId, logger);
+  backfills.start();
 
   const maxReceive = receiveLimit(config);
   const server = new Server({
@@ -123,7 +127,11 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
   const piiAdmin = new PiiAdmin(registry, pii, resealerOf(cipher));
   services.serve(
     AdminServiceDesc,
-    Object.assign(new AdminService(registry, backends, config.auth), piiAdmin.handlers()),
+    Object.assign(
+      new AdminService(registry, backends, config.auth),
+      piiAdmin.handlers(),
+      new ShadowAdmin(registry, store, backfills, config.shadow).handlers(),
+    ),
   );
   const health = new HealthService([...services.serviceNames, Health.typeName]);
   services.serve(Health, health);
@@ -156,10 +164,14 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
         health.shutdown();
         await stopSweeps();
         await stopRetention();
+        // A running backfill keeps its checkpoint; another gateway (or this one restarted) resumes it.
+        await backfills.stop();
         // Open tails end with OK at once; async writes still reach their backends.
         const drained = timeseries.shutdown();
         await shutdownServer(server, config.shutdownGraceMs);
         await drained;
+        // Writes acknowledged before the stop still reach their shadows.
+        await registry.shadows.stop(config.shutdownGraceMs);
         registry.stop();
         await pii.close();
         await store.close();

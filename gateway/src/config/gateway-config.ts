@@ -206,6 +206,39 @@ export const gatewayConfigSchema = z.strictObject({
       visitBudget: z.number().int().min(1).default(100_000),
     })
     .prefault({}),
+  /** Shadow traffic (DESIGN §7): the dual-write queue, read comparisons, backfill and promotion. */
+  shadow: z
+    .strictObject({
+      /** Writes waiting for the shadow per namespace; more are dropped (and counted). */
+      queueMaxTasks: z.number().int().min(1).max(1_000_000).default(10_000),
+      queueMaxBytes: z
+        .number()
+        .int()
+        .min(1024)
+        .max(1 << 30)
+        .default(64 << 20),
+      /** Records or series mirrored at once per namespace. */
+      concurrency: z.number().int().min(1).max(1024).default(32),
+      /** One mirrored write or shadow read; past it the write counts as failed. */
+      timeoutMs: z.number().int().min(10).max(600_000).default(5000),
+      /** Read comparisons running at once per namespace; more sampled reads are skipped. */
+      maxComparisons: z.number().int().min(1).max(10_000).default(32),
+      /** How often each gateway publishes its shadow counters to the config store. */
+      statsIntervalMs: z.number().int().min(100).max(600_000).default(1000),
+      /** Backfill throttle when StartBackfill sets none. */
+      backfillRecordsPerSecond: z.number().int().min(1).max(10_000_000).default(5000),
+      backfillBytesPerSecond: z
+        .number()
+        .int()
+        .min(1024)
+        .max(1 << 30)
+        .default(32 << 20),
+      /** A backfill whose gateway stopped renewing this long ago is resumed by another. */
+      backfillLeaseMs: z.number().int().min(500).max(600_000).default(5000),
+      /** Promote refuses when more than this fraction of compared reads mismatched (unless forced). */
+      promoteMaxMismatchRatio: z.number().min(0).max(1).default(0),
+    })
+    .prefault({}),
   /** Deadline applied when a client sets none. */
   defaultDeadlineMs: z.number().int().min(1).default(30_000),
   /** The longest deadline a call may have, whatever the client asks. */
@@ -218,4 +251,5 @@ export type GatewayConfig = z.infer<typeof gatewayConfigSchema>;
 export type KeyValueSettings = GatewayConfig["keyvalue"];
 export type TimeSeriesSettings = GatewayConfig["timeseries"];
 export type GraphSettings = GatewayConfig["graph"];
+export type ShadowConfigSettings = GatewayConfig["shadow"];
 export type ConfigStoreSettings = GatewayConfig["configStore"];

@@ -36,7 +36,8 @@ export const namespaceSpecSchema = z.strictObject({
   shadow: z
     .strictObject({
       backend: z.string().min(1).max(100),
-      mode: z.enum(["dual-write", "shadow-read"]).default("dual-write"),
+      /** Every mode mirrors writes; `shadow-read` compares sampled reads; `read-shadow` answers them from the shadow. */
+      mode: z.enum(["dual-write", "shadow-read", "read-shadow"]).default("dual-write"),
       sample_rate: z.number().min(0).max(1).default(1),
     })
     .optional(),

@@ -62,14 +62,19 @@ export function layerBackends(
  */
 export function startChunkSweeps(
   layered: ReadonlyMap<string, LayeredBackend>,
-  namespaces: () => readonly { spec: { name: string; pattern: string; backend: string } }[],
+  namespaces: () => readonly {
+    spec: { name: string; pattern: string; backend: string; shadow?: { backend: string } | undefined };
+  }[],
 ): () => Promise<void> {
   const running: ChunkSweeper[] = [];
   for (const [name, backend] of layered) {
     if (!backend.sweeper) continue;
     backend.sweeper.start(() =>
       namespaces()
-        .filter(({ spec }) => spec.pattern === "keyvalue" && spec.backend === name)
+        .filter(
+          ({ spec }) =>
+            spec.pattern === "keyvalue" && (spec.backend === name || spec.shadow?.backend === name),
+        )
         .map(({ spec }) => spec.name),
     );
     running.push(backend.sweeper);

@@ -14,6 +14,7 @@ import type { ValuePolicy } from "../pii/contract.js";
 import { namespaceValuePolicy, schemaProblems, servingProblem } from "../pii/namespace-values.js";
 import { type RegisteredFile, registerSchemaSet, SchemaCatalog } from "../pii/schema-catalog.js";
 import type { ValuePolicySettings } from "../pii/schema-values.js";
+import { ShadowRuntime } from "../shadow/shadow-runtime.js";
 import { Binding } from "./binding.js";
 import { RateLimiter } from "./rate-limiter.js";
 
@@ -58,6 +59,8 @@ export class NamespaceRegistry {
   private catalog = SchemaCatalog.EMPTY;
   /** Value policies of the current catalog, by message name (shared by namespaces). */
   private policies = new Map<string, ValuePolicy | undefined>();
+  /** Shadow traffic of the namespaces that have a shadow (queues, counters), across reloads. */
+  readonly shadows: ShadowRuntime;
 
   /** Serves the config-file namespaces at once; `start` adds the stored ones. */
   constructor(
@@ -69,6 +72,7 @@ export class NamespaceRegistry {
     /** What schema namespaces' value policies use: cipher, audit sink, HASH mask key. */
     private readonly valueSettings: ValuePolicySettings = { hashKey: randomBytes(32) },
   ) {
+    this.shadows = new ShadowRuntime(config.shadow, store, logger);
     this.snapshot = this.build([]);
   }
 
@@ -81,6 +85,7 @@ export class NamespaceRegistry {
     this.unwatch = this.store.watch(() => void this.refreshLogged());
     this.poller = setInterval(() => void this.refreshLogged(), safetyPollMs);
     this.poller.unref();
+    this.shadows.start();
     try {
       await this.reload();
     } catch (error) {
@@ -132,7 +137,7 @@ export class NamespaceRegistry {
     if (dryRun) {
       const stored = await this.store.get(spec.name);
       return {
-        namespace: this.resolveSpec(spec, "store", stored?.version ?? 0, Date.now(), existing),
+        namespace: this.resolveSpec(spec, "store", stored?.version ?? 0, Date.now(), existing, true),
         created: !stored,
       };
     }
@@ -258,6 +263,7 @@ export class NamespaceRegistry {
       }
       next.set(spec.name, this.resolveSpec(spec, "store", version, updatedAt, this.snapshot.get(spec.name)));
     }
+    this.shadows.retain(new Set([...next.values()].filter((n) => n.spec.shadow).map((n) => n.spec.name)));
     return next;
   }
 
@@ -299,6 +305,8 @@ export class NamespaceRegistry {
     version: number,
     updatedAt: number,
     previous: ResolvedNamespace | undefined,
+    /** A dry run leaves the namespace's shadow traffic alone. */
+    dryRun = false,
   ): ResolvedNamespace {
     const rps = spec.limits?.rps;
     const limiter =
@@ -308,12 +316,13 @@ export class NamespaceRegistry {
           ? previous.limiter
           : new RateLimiter(rps);
     const shadow = spec.shadow ? this.backends.get(spec.shadow.backend) : undefined;
+    const shadowState = shadow && !dryRun ? this.shadows.stateFor(spec, version) : undefined;
     return Object.freeze({
       spec,
       source,
       version,
       updatedAt,
-      binding: new Binding(this.backends.get(spec.backend)!, shadow),
+      binding: new Binding(this.backends.get(spec.backend)!, shadow, shadowState),
       maxValueBytes:
         spec.limits?.max_value_bytes ??
         (spec.pattern === "timeseries"

@@ -33,7 +33,7 @@ export function namespaceToMessage(namespace: ResolvedNamespace): Namespace {
     ...(spec.shadow && {
       shadow: {
         backend: spec.shadow.backend,
-        mode: spec.shadow.mode === "dual-write" ? ShadowMode.DUAL_WRITE : ShadowMode.SHADOW_READ,
+        mode: SHADOW_MODES[spec.shadow.mode],
         sampleRate: spec.shadow.sample_rate,
       },
     }),
@@ -62,7 +62,7 @@ export function namespaceFromMessage(message: Namespace): Record<string, unknown
   if (message.shadow) {
     spec.shadow = {
       backend: message.shadow.backend,
-      mode: message.shadow.mode === ShadowMode.SHADOW_READ ? "shadow-read" : "dual-write",
+      mode: shadowModeName(message.shadow.mode),
       sample_rate: message.shadow.sampleRate,
     };
   }
@@ -77,4 +77,18 @@ export function namespaceFromMessage(message: Namespace): Record<string, unknown
   }
   if (message.retention) spec.retention = `${Math.round(durationMs(message.retention) / 1000)}s`;
   return spec;
+}
+
+/** The API's shadow modes by the YAML names. */
+export const SHADOW_MODES = {
+  "dual-write": ShadowMode.DUAL_WRITE,
+  "shadow-read": ShadowMode.SHADOW_READ,
+  "read-shadow": ShadowMode.READ_SHADOW,
+} as const;
+
+/** The YAML name of an API shadow mode; unspecified means dual-write. */
+export function shadowModeName(mode: ShadowMode): "dual-write" | "shadow-read" | "read-shadow" {
+  if (mode === ShadowMode.SHADOW_READ) return "shadow-read";
+  if (mode === ShadowMode.READ_SHADOW) return "read-shadow";
+  return "dual-write";
 }

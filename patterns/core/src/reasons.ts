@@ -114,6 +114,25 @@ export const REASONS = {
     meaning: "An applied namespace grants access the applier does not hold; metadata names the entry.",
   },
 
+  // Shadow traffic and backfill.
+  SHADOW_NOT_CONFIGURED: {
+    kind: "FailedPrecondition",
+    meaning: "The namespace has no shadow; StartShadow first.",
+  },
+  SHADOW_ALREADY_CONFIGURED: {
+    kind: "FailedPrecondition",
+    meaning: "The namespace already has a shadow; stop it, or change its mode with SetShadowMode.",
+  },
+  SHADOW_PROMOTE_UNSAFE: {
+    kind: "FailedPrecondition",
+    meaning: "Promote or rollback refused: the message lists each failed check; force overrides.",
+  },
+  BACKFILL_RUNNING: {
+    kind: "FailedPrecondition",
+    meaning: "A backfill of the namespace is already running; metadata names it.",
+  },
+  BACKFILL_NOT_FOUND: { kind: "NotFound", meaning: "No backfill job has that id." },
+
   // KeyValue requests.
   ID_REQUIRED: { kind: "InvalidArgument", meaning: "The record id is empty." },
   ID_TOO_LONG: { kind: "InvalidArgument", meaning: "The record id is longer than the gateway allows." },

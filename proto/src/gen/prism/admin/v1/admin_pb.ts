@@ -16,7 +16,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file prism/admin/v1/admin.proto.
  */
 export const file_prism_admin_v1_admin: GenFile = /*@__PURE__*/
-  fileDesc("ChpwcmlzbS9hZG1pbi92MS9hZG1pbi5wcm90bxIOcHJpc20uYWRtaW4udjEiXgoMU2hhZG93Q29uZmlnEg8KB2JhY2tlbmQYASABKAkSKAoEbW9kZRgCIAEoDjIaLnByaXNtLmFkbWluLnYxLlNoYWRvd01vZGUSEwoLc2FtcGxlX3JhdGUYAyABKAEiOAoMQWNjZXNzUG9saWN5EgwKBHJlYWQYASADKAkSDQoFd3JpdGUYAiADKAkSCwoDcGlpGAMgAygJIi4KBkxpbWl0cxIXCg9tYXhfdmFsdWVfYnl0ZXMYASABKAQSCwoDcnBzGAIgASgNIosDCglOYW1lc3BhY2USDAoEbmFtZRgBIAEoCRIqCgdwYXR0ZXJuGAIgASgOMhkucHJpc20ub3B0aW9ucy52MS5QYXR0ZXJuEg8KB2JhY2tlbmQYAyABKAkSDgoGc2NoZW1hGAQgASgJEiwKBnNoYWRvdxgFIAEoCzIcLnByaXNtLmFkbWluLnYxLlNoYWRvd0NvbmZpZxIsCgZhY2Nlc3MYBiABKAsyHC5wcmlzbS5hZG1pbi52MS5BY2Nlc3NQb2xpY3kSJgoGbGltaXRzGAcgASgLMhYucHJpc20uYWRtaW4udjEuTGltaXRzEiwKCXJldGVudGlvbhgIIAEoCzIZLmdvb2dsZS5wcm90b2J1Zi5EdXJhdGlvbhIPCgd2ZXJzaW9uGAkgASgEEi8KC3VwZGF0ZV90aW1lGAogASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIvCgZzb3VyY2UYCyABKA4yHy5wcmlzbS5hZG1pbi52MS5OYW1lc3BhY2VTb3VyY2UiFwoVTGlzdE5hbWVzcGFjZXNSZXF1ZXN0IkcKFkxpc3ROYW1lc3BhY2VzUmVzcG9uc2USLQoKbmFtZXNwYWNlcxgBIAMoCzIZLnByaXNtLmFkbWluLnYxLk5hbWVzcGFjZSIjChNHZXROYW1lc3BhY2VSZXF1ZXN0EgwKBG5hbWUYASABKAkiRAoUR2V0TmFtZXNwYWNlUmVzcG9uc2USLAoJbmFtZXNwYWNlGAEgASgLMhkucHJpc20uYWRtaW4udjEuTmFtZXNwYWNlInAKFUFwcGx5TmFtZXNwYWNlUmVxdWVzdBIuCgluYW1lc3BhY2UYASABKAsyGS5wcmlzbS5hZG1pbi52MS5OYW1lc3BhY2VIABIOCgR5YW1sGAIgASgJSAASDwoHZHJ5X3J1bhgDIAEoCEIGCgRzcGVjIlcKFkFwcGx5TmFtZXNwYWNlUmVzcG9uc2USLAoJbmFtZXNwYWNlGAEgASgLMhkucHJpc20uYWRtaW4udjEuTmFtZXNwYWNlEg8KB2NyZWF0ZWQYAiABKAgiJgoWRGVsZXRlTmFtZXNwYWNlUmVxdWVzdBIMCgRuYW1lGAEgASgJIhkKF0RlbGV0ZU5hbWVzcGFjZVJlc3BvbnNlIuEBCgdCYWNrZW5kEgwKBG5hbWUYASABKAkSDAoEdHlwZRgCIAEoCRIsCgZoZWFsdGgYAyABKA4yHC5wcmlzbS5hZG1pbi52MS5IZWFsdGhTdGF0dXMSFgoOaGVhbHRoX21lc3NhZ2UYBCABKAkSMQoOaGVhbHRoX2xhdGVuY3kYBSABKAsyGS5nb29nbGUucHJvdG9idWYuRHVyYXRpb24SKwoIcGF0dGVybnMYBiADKA4yGS5wcmlzbS5vcHRpb25zLnYxLlBhdHRlcm4SFAoMY2FwYWJpbGl0aWVzGAcgAygJIhUKE0xpc3RCYWNrZW5kc1JlcXVlc3QiQQoUTGlzdEJhY2tlbmRzUmVzcG9uc2USKQoIYmFja2VuZHMYASADKAsyFy5wcmlzbS5hZG1pbi52MS5CYWNrZW5kIjQKFVJlZ2lzdGVyU2NoZW1hUmVxdWVzdBIbChNmaWxlX2Rlc2NyaXB0b3Jfc2V0GAEgASgMIloKFlJlZ2lzdGVyU2NoZW1hUmVzcG9uc2USFQoNbWVzc2FnZV9uYW1lcxgBIAMoCRIpCgVmaWxlcxgCIAMoCzIaLnByaXNtLmFkbWluLnYxLlNjaGVtYUZpbGUiXgoKU2NoZW1hRmlsZRIMCgRuYW1lGAEgASgJEg8KB3ZlcnNpb24YAiABKA0SMQoNcmVnaXN0ZXJfdGltZRgDIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAiFAoSTGlzdFNjaGVtYXNSZXF1ZXN0IlcKE0xpc3RTY2hlbWFzUmVzcG9uc2USFQoNbWVzc2FnZV9uYW1lcxgBIAMoCRIpCgVmaWxlcxgCIAMoCzIaLnByaXNtLmFkbWluLnYxLlNjaGVtYUZpbGUiVQoSU3RhcnRTaGFkb3dSZXF1ZXN0EhEKCW5hbWVzcGFjZRgBIAEoCRIsCgZzaGFkb3cYAiABKAsyHC5wcmlzbS5hZG1pbi52MS5TaGFkb3dDb25maWciQwoTU3RhcnRTaGFkb3dSZXNwb25zZRIsCgluYW1lc3BhY2UYASABKAsyGS5wcmlzbS5hZG1pbi52MS5OYW1lc3BhY2UiaAoUU2V0U2hhZG93TW9kZVJlcXVlc3QSEQoJbmFtZXNwYWNlGAEgASgJEigKBG1vZGUYAiABKA4yGi5wcmlzbS5hZG1pbi52MS5TaGFkb3dNb2RlEhMKC3NhbXBsZV9yYXRlGAMgASgBIkUKFVNldFNoYWRvd01vZGVSZXNwb25zZRIsCgluYW1lc3BhY2UYASABKAsyGS5wcmlzbS5hZG1pbi52MS5OYW1lc3BhY2UiKwoWR2V0U2hhZG93U3RhdHVzUmVxdWVzdBIRCgluYW1lc3BhY2UYASABKAkiVwoOU2hhZG93TWlzbWF0Y2gSCgoCaWQYASABKAkSDwoHc3VtbWFyeRgCIAEoCRIoCgR0aW1lGAMgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCL1AQoXR2V0U2hhZG93U3RhdHVzUmVzcG9uc2USLAoGc2hhZG93GAEgASgLMhwucHJpc20uYWRtaW4udjEuU2hhZG93Q29uZmlnEhEKCXdyaXRlc19vaxgCIAEoBBIVCg13cml0ZXNfZmFpbGVkGAMgASgEEhYKDndyaXRlc19kcm9wcGVkGAQgASgEEhUKDXJlYWRzX21hdGNoZWQYBSABKAQSGAoQcmVhZHNfbWlzbWF0Y2hlZBgGIAEoBBI5ChFyZWNlbnRfbWlzbWF0Y2hlcxgHIAMoCzIeLnByaXNtLmFkbWluLnYxLlNoYWRvd01pc21hdGNoIikKFFByb21vdGVTaGFkb3dSZXF1ZXN0EhEKCW5hbWVzcGFjZRgBIAEoCSJFChVQcm9tb3RlU2hhZG93UmVzcG9uc2USLAoJbmFtZXNwYWNlGAEgASgLMhkucHJpc20uYWRtaW4udjEuTmFtZXNwYWNlIioKFVJvbGxiYWNrU2hhZG93UmVxdWVzdBIRCgluYW1lc3BhY2UYASABKAkiRgoWUm9sbGJhY2tTaGFkb3dSZXNwb25zZRIsCgluYW1lc3BhY2UYASABKAsyGS5wcmlzbS5hZG1pbi52MS5OYW1lc3BhY2UipAIKC0JhY2tmaWxsSm9iEgoKAmlkGAEgASgJEhEKCW5hbWVzcGFjZRgCIAEoCRIsCgVzdGF0ZRgDIAEoDjIdLnByaXNtLmFkbWluLnYxLkJhY2tmaWxsU3RhdGUSFgoOcmVjb3Jkc19jb3BpZWQYBCABKAQSFAoMYnl0ZXNfY29waWVkGAUgASgEEg4KBmN1cnNvchgGIAEoCRIaChJyZWNvcmRzX3Blcl9zZWNvbmQYByABKAESDQoFZXJyb3IYCCABKAkSLgoKc3RhcnRfdGltZRgJIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLwoLdXBkYXRlX3RpbWUYCiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIkkKFFN0YXJ0QmFja2ZpbGxSZXF1ZXN0EhEKCW5hbWVzcGFjZRgBIAEoCRIeChZtYXhfcmVjb3Jkc19wZXJfc2Vjb25kGAIgASgNIkEKFVN0YXJ0QmFja2ZpbGxSZXNwb25zZRIoCgNqb2IYASABKAsyGy5wcmlzbS5hZG1pbi52MS5CYWNrZmlsbEpvYiIgChJHZXRCYWNrZmlsbFJlcXVlc3QSCgoCaWQYASABKAkiPwoTR2V0QmFja2ZpbGxSZXNwb25zZRIoCgNqb2IYASABKAsyGy5wcmlzbS5hZG1pbi52MS5CYWNrZmlsbEpvYiIjChVDYW5jZWxCYWNrZmlsbFJlcXVlc3QSCgoCaWQYASABKAkiQgoWQ2FuY2VsQmFja2ZpbGxSZXNwb25zZRIoCgNqb2IYASABKAsyGy5wcmlzbS5hZG1pbi52MS5CYWNrZmlsbEpvYiIPCg1XaG9BbUlSZXF1ZXN0IlMKDldob0FtSVJlc3BvbnNlEg8KB3N1YmplY3QYASABKAkSDgoGZ3JvdXBzGAIgAygJEg0KBWFkbWluGAMgASgIEhEKCWF1dGhfbW9kZRgEIAEoCSLGAQoKQXVkaXRFbnRyeRILCgNzZXEYASABKAQSKAoEdGltZRgCIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASEQoJcHJpbmNpcGFsGAMgASgJEhEKCW5hbWVzcGFjZRgEIAEoCRIKCgJpZBgFIAEoCRIOCgZmaWVsZHMYBiADKAkSMQoJb3BlcmF0aW9uGAcgASgOMh4ucHJpc20uYWRtaW4udjEuQXVkaXRPcGVyYXRpb24SDAoEaGFzaBgIIAEoCSK6AQoRUXVlcnlBdWRpdFJlcXVlc3QSEQoJbmFtZXNwYWNlGAEgASgJEhEKCXByaW5jaXBhbBgCIAEoCRIuCgpzdGFydF90aW1lGAMgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIsCghlbmRfdGltZRgEIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASDQoFbGltaXQYBSABKA0SEgoKcGFnZV90b2tlbhgGIAEoCSJaChJRdWVyeUF1ZGl0UmVzcG9uc2USKwoHZW50cmllcxgBIAMoCzIaLnByaXNtLmFkbWluLnYxLkF1ZGl0RW50cnkSFwoPbmV4dF9wYWdlX3Rva2VuGAIgASgJIhQKElZlcmlmeUF1ZGl0UmVxdWVzdCJiChNWZXJpZnlBdWRpdFJlc3BvbnNlEgoKAm9rGAEgASgIEhcKD2VudHJpZXNfY2hlY2tlZBgCIAEoBBIVCg1maXJzdF9iYWRfc2VxGAMgASgEEg8KB3Byb2JsZW0YBCABKAkiJQoQUm90YXRlS2V5UmVxdWVzdBIRCgluYW1lc3BhY2UYASABKAkiPQoRUm90YXRlS2V5UmVzcG9uc2USDgoGa2V5X2lkGAEgASgJEhgKEHByZXZpb3VzX2tleV9pZHMYAiADKAkiowIKDFJlRW5jcnlwdEpvYhIKCgJpZBgBIAEoCRIRCgluYW1lc3BhY2UYAiABKAkSJwoFc3RhdGUYAyABKA4yGC5wcmlzbS5hZG1pbi52MS5Kb2JTdGF0ZRIOCgZrZXlfaWQYBCABKAkSFAoMcmVjb3Jkc19kb25lGAUgASgEEhkKEXJlY29yZHNfcmV3cml0dGVuGAYgASgEEhoKEnJlY29yZHNfcGVyX3NlY29uZBgHIAEoARINCgVlcnJvchgIIAEoCRIuCgpzdGFydF90aW1lGAkgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIvCgt1cGRhdGVfdGltZRgKIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAiKgoVU3RhcnRSZUVuY3J5cHRSZXF1ZXN0EhEKCW5hbWVzcGFjZRgBIAEoCSJDChZTdGFydFJlRW5jcnlwdFJlc3BvbnNlEikKA2pvYhgBIAEoCzIcLnByaXNtLmFkbWluLnYxLlJlRW5jcnlwdEpvYiIhChNHZXRSZUVuY3J5cHRSZXF1ZXN0EgoKAmlkGAEgASgJIkEKFEdldFJlRW5jcnlwdFJlc3BvbnNlEikKA2pvYhgBIAEoCzIcLnByaXNtLmFkbWluLnYxLlJlRW5jcnlwdEpvYipiCgpTaGFkb3dNb2RlEhsKF1NIQURPV19NT0RFX1VOU1BFQ0lGSUVEEAASGgoWU0hBRE9XX01PREVfRFVBTF9XUklURRABEhsKF1NIQURPV19NT0RFX1NIQURPV19SRUFEEAIqbAoPTmFtZXNwYWNlU291cmNlEiAKHE5BTUVTUEFDRV9TT1VSQ0VfVU5TUEVDSUZJRUQQABIbChdOQU1FU1BBQ0VfU09VUkNFX0NPTkZJRxABEhoKFk5BTUVTUEFDRV9TT1VSQ0VfU1RPUkUQAipnCgxIZWFsdGhTdGF0dXMSHQoZSEVBTFRIX1NUQVRVU19VTlNQRUNJRklFRBAAEhkKFUhFQUxUSF9TVEFUVVNfU0VSVklORxABEh0KGUhFQUxUSF9TVEFUVVNfTk9UX1NFUlZJTkcQAiqiAQoNQmFja2ZpbGxTdGF0ZRIeChpCQUNLRklMTF9TVEFURV9VTlNQRUNJRklFRBAAEhoKFkJBQ0tGSUxMX1NUQVRFX1JVTk5JTkcQARIcChhCQUNLRklMTF9TVEFURV9TVUNDRUVERUQQAhIZChVCQUNLRklMTF9TVEFURV9GQUlMRUQQAxIcChhCQUNLRklMTF9TVEFURV9DQU5DRUxMRUQQBCpmCg5BdWRpdE9wZXJhdGlvbhIfChtBVURJVF9PUEVSQVRJT05fVU5TUEVDSUZJRUQQABIYChRBVURJVF9PUEVSQVRJT05fUkVBRBABEhkKFUFVRElUX09QRVJBVElPTl9XUklURRACKoQBCghKb2JTdGF0ZRIZChVKT0JfU1RBVEVfVU5TUEVDSUZJRUQQABIVChFKT0JfU1RBVEVfUlVOTklORxABEhcKE0pPQl9TVEFURV9TVUNDRUVERUQQAhIUChBKT0JfU1RBVEVfRkFJTEVEEAMSFwoTSk9CX1NUQVRFX0NBTkNFTExFRBAEMpcPCgxBZG1pblNlcnZpY2USXwoOTGlzdE5hbWVzcGFjZXMSJS5wcmlzbS5hZG1pbi52MS5MaXN0TmFtZXNwYWNlc1JlcXVlc3QaJi5wcmlzbS5hZG1pbi52MS5MaXN0TmFtZXNwYWNlc1Jlc3BvbnNlElkKDEdldE5hbWVzcGFjZRIjLnByaXNtLmFkbWluLnYxLkdldE5hbWVzcGFjZVJlcXVlc3QaJC5wcmlzbS5hZG1pbi52MS5HZXROYW1lc3BhY2VSZXNwb25zZRJfCg5BcHBseU5hbWVzcGFjZRIlLnByaXNtLmFkbWluLnYxLkFwcGx5TmFtZXNwYWNlUmVxdWVzdBomLnByaXNtLmFkbWluLnYxLkFwcGx5TmFtZXNwYWNlUmVzcG9uc2USYgoPRGVsZXRlTmFtZXNwYWNlEiYucHJpc20uYWRtaW4udjEuRGVsZXRlTmFtZXNwYWNlUmVxdWVzdBonLnByaXNtLmFkbWluLnYxLkRlbGV0ZU5hbWVzcGFjZVJlc3BvbnNlElkKDExpc3RCYWNrZW5kcxIjLnByaXNtLmFkbWluLnYxLkxpc3RCYWNrZW5kc1JlcXVlc3QaJC5wcmlzbS5hZG1pbi52MS5MaXN0QmFja2VuZHNSZXNwb25zZRJfCg5SZWdpc3RlclNjaGVtYRIlLnByaXNtLmFkbWluLnYxLlJlZ2lzdGVyU2NoZW1hUmVxdWVzdBomLnByaXNtLmFkbWluLnYxLlJlZ2lzdGVyU2NoZW1hUmVzcG9uc2USVgoLTGlzdFNjaGVtYXMSIi5wcmlzbS5hZG1pbi52MS5MaXN0U2NoZW1hc1JlcXVlc3QaIy5wcmlzbS5hZG1pbi52MS5MaXN0U2NoZW1hc1Jlc3BvbnNlElYKC1N0YXJ0U2hhZG93EiIucHJpc20uYWRtaW4udjEuU3RhcnRTaGFkb3dSZXF1ZXN0GiMucHJpc20uYWRtaW4udjEuU3RhcnRTaGFkb3dSZXNwb25zZRJcCg1TZXRTaGFkb3dNb2RlEiQucHJpc20uYWRtaW4udjEuU2V0U2hhZG93TW9kZVJlcXVlc3QaJS5wcmlzbS5hZG1pbi52MS5TZXRTaGFkb3dNb2RlUmVzcG9uc2USYgoPR2V0U2hhZG93U3RhdHVzEiYucHJpc20uYWRtaW4udjEuR2V0U2hhZG93U3RhdHVzUmVxdWVzdBonLnByaXNtLmFkbWluLnYxLkdldFNoYWRvd1N0YXR1c1Jlc3BvbnNlElwKDVByb21vdGVTaGFkb3cSJC5wcmlzbS5hZG1pbi52MS5Qcm9tb3RlU2hhZG93UmVxdWVzdBolLnByaXNtLmFkbWluLnYxLlByb21vdGVTaGFkb3dSZXNwb25zZRJfCg5Sb2xsYmFja1NoYWRvdxIlLnByaXNtLmFkbWluLnYxLlJvbGxiYWNrU2hhZG93UmVxdWVzdBomLnByaXNtLmFkbWluLnYxLlJvbGxiYWNrU2hhZG93UmVzcG9uc2USXAoNU3RhcnRCYWNrZmlsbBIkLnByaXNtLmFkbWluLnYxLlN0YXJ0QmFja2ZpbGxSZXF1ZXN0GiUucHJpc20uYWRtaW4udjEuU3RhcnRCYWNrZmlsbFJlc3BvbnNlElYKC0dldEJhY2tmaWxsEiIucHJpc20uYWRtaW4udjEuR2V0QmFja2ZpbGxSZXF1ZXN0GiMucHJpc20uYWRtaW4udjEuR2V0QmFja2ZpbGxSZXNwb25zZRJfCg5DYW5jZWxCYWNrZmlsbBIlLnByaXNtLmFkbWluLnYxLkNhbmNlbEJhY2tmaWxsUmVxdWVzdBomLnByaXNtLmFkbWluLnYxLkNhbmNlbEJhY2tmaWxsUmVzcG9uc2USRwoGV2hvQW1JEh0ucHJpc20uYWRtaW4udjEuV2hvQW1JUmVxdWVzdBoeLnByaXNtLmFkbWluLnYxLldob0FtSVJlc3BvbnNlElMKClF1ZXJ5QXVkaXQSIS5wcmlzbS5hZG1pbi52MS5RdWVyeUF1ZGl0UmVxdWVzdBoiLnByaXNtLmFkbWluLnYxLlF1ZXJ5QXVkaXRSZXNwb25zZRJWCgtWZXJpZnlBdWRpdBIiLnByaXNtLmFkbWluLnYxLlZlcmlmeUF1ZGl0UmVxdWVzdBojLnByaXNtLmFkbWluLnYxLlZlcmlmeUF1ZGl0UmVzcG9uc2USUAoJUm90YXRlS2V5EiAucHJpc20uYWRtaW4udjEuUm90YXRlS2V5UmVxdWVzdBohLnByaXNtLmFkbWluLnYxLlJvdGF0ZUtleVJlc3BvbnNlEl8KDlN0YXJ0UmVFbmNyeXB0EiUucHJpc20uYWRtaW4udjEuU3RhcnRSZUVuY3J5cHRSZXF1ZXN0GiYucHJpc20uYWRtaW4udjEuU3RhcnRSZUVuY3J5cHRSZXNwb25zZRJZCgxHZXRSZUVuY3J5cHQSIy5wcmlzbS5hZG1pbi52MS5HZXRSZUVuY3J5cHRSZXF1ZXN0GiQucHJpc20uYWRtaW4udjEuR2V0UmVFbmNyeXB0UmVzcG9uc2ViBnByb3RvMw", [file_google_protobuf_duration, file_google_protobuf_timestamp, file_prism_options_v1_options]);
+  fileDesc("ChpwcmlzbS9hZG1pbi92MS9hZG1pbi5wcm90bxIOcHJpc20uYWRtaW4udjEiXgoMU2hhZG93Q29uZmlnEg8KB2JhY2tlbmQYASABKAkSKAoEbW9kZRgCIAEoDjIaLnByaXNtLmFkbWluLnYxLlNoYWRvd01vZGUSEwoLc2FtcGxlX3JhdGUYAyABKAEiOAoMQWNjZXNzUG9saWN5EgwKBHJlYWQYASADKAkSDQoFd3JpdGUYAiADKAkSCwoDcGlpGAMgAygJIi4KBkxpbWl0cxIXCg9tYXhfdmFsdWVfYnl0ZXMYASABKAQSCwoDcnBzGAIgASgNIosDCglOYW1lc3BhY2USDAoEbmFtZRgBIAEoCRIqCgdwYXR0ZXJuGAIgASgOMhkucHJpc20ub3B0aW9ucy52MS5QYXR0ZXJuEg8KB2JhY2tlbmQYAyABKAkSDgoGc2NoZW1hGAQgASgJEiwKBnNoYWRvdxgFIAEoCzIcLnByaXNtLmFkbWluLnYxLlNoYWRvd0NvbmZpZxIsCgZhY2Nlc3MYBiABKAsyHC5wcmlzbS5hZG1pbi52MS5BY2Nlc3NQb2xpY3kSJgoGbGltaXRzGAcgASgLMhYucHJpc20uYWRtaW4udjEuTGltaXRzEiwKCXJldGVudGlvbhgIIAEoCzIZLmdvb2dsZS5wcm90b2J1Zi5EdXJhdGlvbhIPCgd2ZXJzaW9uGAkgASgEEi8KC3VwZGF0ZV90aW1lGAogASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIvCgZzb3VyY2UYCyABKA4yHy5wcmlzbS5hZG1pbi52MS5OYW1lc3BhY2VTb3VyY2UiFwoVTGlzdE5hbWVzcGFjZXNSZXF1ZXN0IkcKFkxpc3ROYW1lc3BhY2VzUmVzcG9uc2USLQoKbmFtZXNwYWNlcxgBIAMoCzIZLnByaXNtLmFkbWluLnYxLk5hbWVzcGFjZSIjChNHZXROYW1lc3BhY2VSZXF1ZXN0EgwKBG5hbWUYASABKAkiRAoUR2V0TmFtZXNwYWNlUmVzcG9uc2USLAoJbmFtZXNwYWNlGAEgASgLMhkucHJpc20uYWRtaW4udjEuTmFtZXNwYWNlInAKFUFwcGx5TmFtZXNwYWNlUmVxdWVzdBIuCgluYW1lc3BhY2UYASABKAsyGS5wcmlzbS5hZG1pbi52MS5OYW1lc3BhY2VIABIOCgR5YW1sGAIgASgJSAASDwoHZHJ5X3J1bhgDIAEoCEIGCgRzcGVjIlcKFkFwcGx5TmFtZXNwYWNlUmVzcG9uc2USLAoJbmFtZXNwYWNlGAEgASgLMhkucHJpc20uYWRtaW4udjEuTmFtZXNwYWNlEg8KB2NyZWF0ZWQYAiABKAgiJgoWRGVsZXRlTmFtZXNwYWNlUmVxdWVzdBIMCgRuYW1lGAEgASgJIhkKF0RlbGV0ZU5hbWVzcGFjZVJlc3BvbnNlIuEBCgdCYWNrZW5kEgwKBG5hbWUYASABKAkSDAoEdHlwZRgCIAEoCRIsCgZoZWFsdGgYAyABKA4yHC5wcmlzbS5hZG1pbi52MS5IZWFsdGhTdGF0dXMSFgoOaGVhbHRoX21lc3NhZ2UYBCABKAkSMQoOaGVhbHRoX2xhdGVuY3kYBSABKAsyGS5nb29nbGUucHJvdG9idWYuRHVyYXRpb24SKwoIcGF0dGVybnMYBiADKA4yGS5wcmlzbS5vcHRpb25zLnYxLlBhdHRlcm4SFAoMY2FwYWJpbGl0aWVzGAcgAygJIhUKE0xpc3RCYWNrZW5kc1JlcXVlc3QiQQoUTGlzdEJhY2tlbmRzUmVzcG9uc2USKQoIYmFja2VuZHMYASADKAsyFy5wcmlzbS5hZG1pbi52MS5CYWNrZW5kIjQKFVJlZ2lzdGVyU2NoZW1hUmVxdWVzdBIbChNmaWxlX2Rlc2NyaXB0b3Jfc2V0GAEgASgMIloKFlJlZ2lzdGVyU2NoZW1hUmVzcG9uc2USFQoNbWVzc2FnZV9uYW1lcxgBIAMoCRIpCgVmaWxlcxgCIAMoCzIaLnByaXNtLmFkbWluLnYxLlNjaGVtYUZpbGUiXgoKU2NoZW1hRmlsZRIMCgRuYW1lGAEgASgJEg8KB3ZlcnNpb24YAiABKA0SMQoNcmVnaXN0ZXJfdGltZRgDIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAiFAoSTGlzdFNjaGVtYXNSZXF1ZXN0IlcKE0xpc3RTY2hlbWFzUmVzcG9uc2USFQoNbWVzc2FnZV9uYW1lcxgBIAMoCRIpCgVmaWxlcxgCIAMoCzIaLnByaXNtLmFkbWluLnYxLlNjaGVtYUZpbGUiVQoSU3RhcnRTaGFkb3dSZXF1ZXN0EhEKCW5hbWVzcGFjZRgBIAEoCRIsCgZzaGFkb3cYAiABKAsyHC5wcmlzbS5hZG1pbi52MS5TaGFkb3dDb25maWciQwoTU3RhcnRTaGFkb3dSZXNwb25zZRIsCgluYW1lc3BhY2UYASABKAsyGS5wcmlzbS5hZG1pbi52MS5OYW1lc3BhY2UiaAoUU2V0U2hhZG93TW9kZVJlcXVlc3QSEQoJbmFtZXNwYWNlGAEgASgJEigKBG1vZGUYAiABKA4yGi5wcmlzbS5hZG1pbi52MS5TaGFkb3dNb2RlEhMKC3NhbXBsZV9yYXRlGAMgASgBIkUKFVNldFNoYWRvd01vZGVSZXNwb25zZRIsCgluYW1lc3BhY2UYASABKAsyGS5wcmlzbS5hZG1pbi52MS5OYW1lc3BhY2UiKwoWR2V0U2hhZG93U3RhdHVzUmVxdWVzdBIRCgluYW1lc3BhY2UYASABKAkiVwoOU2hhZG93TWlzbWF0Y2gSCgoCaWQYASABKAkSDwoHc3VtbWFyeRgCIAEoCRIoCgR0aW1lGAMgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCLoAQoOU2hhZG93Q291bnRlcnMSEQoJd3JpdGVzX29rGAEgASgEEhUKDXdyaXRlc19mYWlsZWQYAiABKAQSFgoOd3JpdGVzX2Ryb3BwZWQYAyABKAQSFQoNcmVhZHNfbWF0Y2hlZBgEIAEoBBIYChByZWFkc19taXNtYXRjaGVkGAUgASgEEhUKDXJlYWRzX3NraXBwZWQYBiABKAQSHgoWcmVhZHNfc2VydmVkX2J5X3NoYWRvdxgHIAEoBBIXCg9yZWFkc19mZWxsX2JhY2sYCCABKAQSEwoLcXVldWVfZGVwdGgYCSABKAQi1QEKE0dhdGV3YXlTaGFkb3dTdGF0dXMSDwoHZ2F0ZXdheRgBIAEoCRIZChFuYW1lc3BhY2VfdmVyc2lvbhgCIAEoBBIXCg9wcmltYXJ5X2JhY2tlbmQYAyABKAkSFgoOc2hhZG93X2JhY2tlbmQYBCABKAkSMAoIY291bnRlcnMYBSABKAsyHi5wcmlzbS5hZG1pbi52MS5TaGFkb3dDb3VudGVycxIvCgt1cGRhdGVfdGltZRgGIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAi+gMKF0dldFNoYWRvd1N0YXR1c1Jlc3BvbnNlEiwKBnNoYWRvdxgBIAEoCzIcLnByaXNtLmFkbWluLnYxLlNoYWRvd0NvbmZpZxIRCgl3cml0ZXNfb2sYAiABKAQSFQoNd3JpdGVzX2ZhaWxlZBgDIAEoBBIWCg53cml0ZXNfZHJvcHBlZBgEIAEoBBIVCg1yZWFkc19tYXRjaGVkGAUgASgEEhgKEHJlYWRzX21pc21hdGNoZWQYBiABKAQSOQoRcmVjZW50X21pc21hdGNoZXMYByADKAsyHi5wcmlzbS5hZG1pbi52MS5TaGFkb3dNaXNtYXRjaBIXCg9wcmltYXJ5X2JhY2tlbmQYCCABKAkSGQoRbmFtZXNwYWNlX3ZlcnNpb24YCSABKAQSLgoGdG90YWxzGAogASgLMh4ucHJpc20uYWRtaW4udjEuU2hhZG93Q291bnRlcnMSNQoIZ2F0ZXdheXMYCyADKAsyIy5wcmlzbS5hZG1pbi52MS5HYXRld2F5U2hhZG93U3RhdHVzEi0KCGJhY2tmaWxsGAwgASgLMhsucHJpc20uYWRtaW4udjEuQmFja2ZpbGxKb2ISOQoLbGFzdF92ZXJpZnkYDSABKAsyJC5wcmlzbS5hZG1pbi52MS5WZXJpZnlTaGFkb3dSZXNwb25zZSI4ChRQcm9tb3RlU2hhZG93UmVxdWVzdBIRCgluYW1lc3BhY2UYASABKAkSDQoFZm9yY2UYAiABKAgiRQoVUHJvbW90ZVNoYWRvd1Jlc3BvbnNlEiwKCW5hbWVzcGFjZRgBIAEoCzIZLnByaXNtLmFkbWluLnYxLk5hbWVzcGFjZSI5ChVSb2xsYmFja1NoYWRvd1JlcXVlc3QSEQoJbmFtZXNwYWNlGAEgASgJEg0KBWZvcmNlGAIgASgIIkYKFlJvbGxiYWNrU2hhZG93UmVzcG9uc2USLAoJbmFtZXNwYWNlGAEgASgLMhkucHJpc20uYWRtaW4udjEuTmFtZXNwYWNlIiYKEVN0b3BTaGFkb3dSZXF1ZXN0EhEKCW5hbWVzcGFjZRgBIAEoCSJCChJTdG9wU2hhZG93UmVzcG9uc2USLAoJbmFtZXNwYWNlGAEgASgLMhkucHJpc20uYWRtaW4udjEuTmFtZXNwYWNlIkgKE1ZlcmlmeVNoYWRvd1JlcXVlc3QSEQoJbmFtZXNwYWNlGAEgASgJEh4KFm1heF9yZWNvcmRzX3Blcl9zZWNvbmQYAiABKA0i0wEKFFZlcmlmeVNoYWRvd1Jlc3BvbnNlEhAKCGV4YW1pbmVkGAEgASgEEg8KB21pc3NpbmcYAiABKAQSEQoJZGlmZmVyaW5nGAMgASgEEg0KBWV4dHJhGAQgASgEEgwKBGRvbmUYBSABKAgSLwoHc2FtcGxlcxgGIAMoCzIeLnByaXNtLmFkbWluLnYxLlNoYWRvd01pc21hdGNoEg0KBXBoYXNlGAcgASgJEigKBHRpbWUYCCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIskDCgtCYWNrZmlsbEpvYhIKCgJpZBgBIAEoCRIRCgluYW1lc3BhY2UYAiABKAkSLAoFc3RhdGUYAyABKA4yHS5wcmlzbS5hZG1pbi52MS5CYWNrZmlsbFN0YXRlEhYKDnJlY29yZHNfY29waWVkGAQgASgEEhQKDGJ5dGVzX2NvcGllZBgFIAEoBBIOCgZjdXJzb3IYBiABKAkSGgoScmVjb3Jkc19wZXJfc2Vjb25kGAcgASgBEg0KBWVycm9yGAggASgJEi4KCnN0YXJ0X3RpbWUYCSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi8KC3VwZGF0ZV90aW1lGAogASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIVCg1yZWNvcmRzX3RvdGFsGAsgASgEEhMKC2J5dGVzX3RvdGFsGAwgASgEEhgKEGJ5dGVzX3Blcl9zZWNvbmQYDSABKAESJgoDZXRhGA4gASgLMhkuZ29vZ2xlLnByb3RvYnVmLkR1cmF0aW9uEg0KBXBoYXNlGA8gASgJEg0KBW93bmVyGBAgASgJEhcKD3JlY29yZHNfc2tpcHBlZBgRIAEoBCJnChRTdGFydEJhY2tmaWxsUmVxdWVzdBIRCgluYW1lc3BhY2UYASABKAkSHgoWbWF4X3JlY29yZHNfcGVyX3NlY29uZBgCIAEoDRIcChRtYXhfYnl0ZXNfcGVyX3NlY29uZBgDIAEoBCJBChVTdGFydEJhY2tmaWxsUmVzcG9uc2USKAoDam9iGAEgASgLMhsucHJpc20uYWRtaW4udjEuQmFja2ZpbGxKb2IiIAoSR2V0QmFja2ZpbGxSZXF1ZXN0EgoKAmlkGAEgASgJIj8KE0dldEJhY2tmaWxsUmVzcG9uc2USKAoDam9iGAEgASgLMhsucHJpc20uYWRtaW4udjEuQmFja2ZpbGxKb2IiIwoVQ2FuY2VsQmFja2ZpbGxSZXF1ZXN0EgoKAmlkGAEgASgJIkIKFkNhbmNlbEJhY2tmaWxsUmVzcG9uc2USKAoDam9iGAEgASgLMhsucHJpc20uYWRtaW4udjEuQmFja2ZpbGxKb2IiDwoNV2hvQW1JUmVxdWVzdCJTCg5XaG9BbUlSZXNwb25zZRIPCgdzdWJqZWN0GAEgASgJEg4KBmdyb3VwcxgCIAMoCRINCgVhZG1pbhgDIAEoCBIRCglhdXRoX21vZGUYBCABKAkixgEKCkF1ZGl0RW50cnkSCwoDc2VxGAEgASgEEigKBHRpbWUYAiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhEKCXByaW5jaXBhbBgDIAEoCRIRCgluYW1lc3BhY2UYBCABKAkSCgoCaWQYBSABKAkSDgoGZmllbGRzGAYgAygJEjEKCW9wZXJhdGlvbhgHIAEoDjIeLnByaXNtLmFkbWluLnYxLkF1ZGl0T3BlcmF0aW9uEgwKBGhhc2gYCCABKAkiugEKEVF1ZXJ5QXVkaXRSZXF1ZXN0EhEKCW5hbWVzcGFjZRgBIAEoCRIRCglwcmluY2lwYWwYAiABKAkSLgoKc3RhcnRfdGltZRgDIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLAoIZW5kX3RpbWUYBCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEg0KBWxpbWl0GAUgASgNEhIKCnBhZ2VfdG9rZW4YBiABKAkiWgoSUXVlcnlBdWRpdFJlc3BvbnNlEisKB2VudHJpZXMYASADKAsyGi5wcmlzbS5hZG1pbi52MS5BdWRpdEVudHJ5EhcKD25leHRfcGFnZV90b2tlbhgCIAEoCSIUChJWZXJpZnlBdWRpdFJlcXVlc3QiYgoTVmVyaWZ5QXVkaXRSZXNwb25zZRIKCgJvaxgBIAEoCBIXCg9lbnRyaWVzX2NoZWNrZWQYAiABKAQSFQoNZmlyc3RfYmFkX3NlcRgDIAEoBBIPCgdwcm9ibGVtGAQgASgJIiUKEFJvdGF0ZUtleVJlcXVlc3QSEQoJbmFtZXNwYWNlGAEgASgJIj0KEVJvdGF0ZUtleVJlc3BvbnNlEg4KBmtleV9pZBgBIAEoCRIYChBwcmV2aW91c19rZXlfaWRzGAIgAygJIqMCCgxSZUVuY3J5cHRKb2ISCgoCaWQYASABKAkSEQoJbmFtZXNwYWNlGAIgASgJEicKBXN0YXRlGAMgASgOMhgucHJpc20uYWRtaW4udjEuSm9iU3RhdGUSDgoGa2V5X2lkGAQgASgJEhQKDHJlY29yZHNfZG9uZRgFIAEoBBIZChFyZWNvcmRzX3Jld3JpdHRlbhgGIAEoBBIaChJyZWNvcmRzX3Blcl9zZWNvbmQYByABKAESDQoFZXJyb3IYCCABKAkSLgoKc3RhcnRfdGltZRgJIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLwoLdXBkYXRlX3RpbWUYCiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIioKFVN0YXJ0UmVFbmNyeXB0UmVxdWVzdBIRCgluYW1lc3BhY2UYASABKAkiQwoWU3RhcnRSZUVuY3J5cHRSZXNwb25zZRIpCgNqb2IYASABKAsyHC5wcmlzbS5hZG1pbi52MS5SZUVuY3J5cHRKb2IiIQoTR2V0UmVFbmNyeXB0UmVxdWVzdBIKCgJpZBgBIAEoCSJBChRHZXRSZUVuY3J5cHRSZXNwb25zZRIpCgNqb2IYASABKAsyHC5wcmlzbS5hZG1pbi52MS5SZUVuY3J5cHRKb2IqfwoKU2hhZG93TW9kZRIbChdTSEFET1dfTU9ERV9VTlNQRUNJRklFRBAAEhoKFlNIQURPV19NT0RFX0RVQUxfV1JJVEUQARIbChdTSEFET1dfTU9ERV9TSEFET1dfUkVBRBACEhsKF1NIQURPV19NT0RFX1JFQURfU0hBRE9XEAMqbAoPTmFtZXNwYWNlU291cmNlEiAKHE5BTUVTUEFDRV9TT1VSQ0VfVU5TUEVDSUZJRUQQABIbChdOQU1FU1BBQ0VfU09VUkNFX0NPTkZJRxABEhoKFk5BTUVTUEFDRV9TT1VSQ0VfU1RPUkUQAipnCgxIZWFsdGhTdGF0dXMSHQoZSEVBTFRIX1NUQVRVU19VTlNQRUNJRklFRBAAEhkKFUhFQUxUSF9TVEFUVVNfU0VSVklORxABEh0KGUhFQUxUSF9TVEFUVVNfTk9UX1NFUlZJTkcQAiqiAQoNQmFja2ZpbGxTdGF0ZRIeChpCQUNLRklMTF9TVEFURV9VTlNQRUNJRklFRBAAEhoKFkJBQ0tGSUxMX1NUQVRFX1JVTk5JTkcQARIcChhCQUNLRklMTF9TVEFURV9TVUNDRUVERUQQAhIZChVCQUNLRklMTF9TVEFURV9GQUlMRUQQAxIcChhCQUNLRklMTF9TVEFURV9DQU5DRUxMRUQQBCpmCg5BdWRpdE9wZXJhdGlvbhIfChtBVURJVF9PUEVSQVRJT05fVU5TUEVDSUZJRUQQABIYChRBVURJVF9PUEVSQVRJT05fUkVBRBABEhkKFUFVRElUX09QRVJBVElPTl9XUklURRACKoQBCghKb2JTdGF0ZRIZChVKT0JfU1RBVEVfVU5TUEVDSUZJRUQQABIVChFKT0JfU1RBVEVfUlVOTklORxABEhcKE0pPQl9TVEFURV9TVUNDRUVERUQQAhIUChBKT0JfU1RBVEVfRkFJTEVEEAMSFwoTSk9CX1NUQVRFX0NBTkNFTExFRBAEMskQCgxBZG1pblNlcnZpY2USXwoOTGlzdE5hbWVzcGFjZXMSJS5wcmlzbS5hZG1pbi52MS5MaXN0TmFtZXNwYWNlc1JlcXVlc3QaJi5wcmlzbS5hZG1pbi52MS5MaXN0TmFtZXNwYWNlc1Jlc3BvbnNlElkKDEdldE5hbWVzcGFjZRIjLnByaXNtLmFkbWluLnYxLkdldE5hbWVzcGFjZVJlcXVlc3QaJC5wcmlzbS5hZG1pbi52MS5HZXROYW1lc3BhY2VSZXNwb25zZRJfCg5BcHBseU5hbWVzcGFjZRIlLnByaXNtLmFkbWluLnYxLkFwcGx5TmFtZXNwYWNlUmVxdWVzdBomLnByaXNtLmFkbWluLnYxLkFwcGx5TmFtZXNwYWNlUmVzcG9uc2USYgoPRGVsZXRlTmFtZXNwYWNlEiYucHJpc20uYWRtaW4udjEuRGVsZXRlTmFtZXNwYWNlUmVxdWVzdBonLnByaXNtLmFkbWluLnYxLkRlbGV0ZU5hbWVzcGFjZVJlc3BvbnNlElkKDExpc3RCYWNrZW5kcxIjLnByaXNtLmFkbWluLnYxLkxpc3RCYWNrZW5kc1JlcXVlc3QaJC5wcmlzbS5hZG1pbi52MS5MaXN0QmFja2VuZHNSZXNwb25zZRJfCg5SZWdpc3RlclNjaGVtYRIlLnByaXNtLmFkbWluLnYxLlJlZ2lzdGVyU2NoZW1hUmVxdWVzdBomLnByaXNtLmFkbWluLnYxLlJlZ2lzdGVyU2NoZW1hUmVzcG9uc2USVgoLTGlzdFNjaGVtYXMSIi5wcmlzbS5hZG1pbi52MS5MaXN0U2NoZW1hc1JlcXVlc3QaIy5wcmlzbS5hZG1pbi52MS5MaXN0U2NoZW1hc1Jlc3BvbnNlElYKC1N0YXJ0U2hhZG93EiIucHJpc20uYWRtaW4udjEuU3RhcnRTaGFkb3dSZXF1ZXN0GiMucHJpc20uYWRtaW4udjEuU3RhcnRTaGFkb3dSZXNwb25zZRJcCg1TZXRTaGFkb3dNb2RlEiQucHJpc20uYWRtaW4udjEuU2V0U2hhZG93TW9kZVJlcXVlc3QaJS5wcmlzbS5hZG1pbi52MS5TZXRTaGFkb3dNb2RlUmVzcG9uc2USYgoPR2V0U2hhZG93U3RhdHVzEiYucHJpc20uYWRtaW4udjEuR2V0U2hhZG93U3RhdHVzUmVxdWVzdBonLnByaXNtLmFkbWluLnYxLkdldFNoYWRvd1N0YXR1c1Jlc3BvbnNlElwKDVByb21vdGVTaGFkb3cSJC5wcmlzbS5hZG1pbi52MS5Qcm9tb3RlU2hhZG93UmVxdWVzdBolLnByaXNtLmFkbWluLnYxLlByb21vdGVTaGFkb3dSZXNwb25zZRJfCg5Sb2xsYmFja1NoYWRvdxIlLnByaXNtLmFkbWluLnYxLlJvbGxiYWNrU2hhZG93UmVxdWVzdBomLnByaXNtLmFkbWluLnYxLlJvbGxiYWNrU2hhZG93UmVzcG9uc2USUwoKU3RvcFNoYWRvdxIhLnByaXNtLmFkbWluLnYxLlN0b3BTaGFkb3dSZXF1ZXN0GiIucHJpc20uYWRtaW4udjEuU3RvcFNoYWRvd1Jlc3BvbnNlElsKDFZlcmlmeVNoYWRvdxIjLnByaXNtLmFkbWluLnYxLlZlcmlmeVNoYWRvd1JlcXVlc3QaJC5wcmlzbS5hZG1pbi52MS5WZXJpZnlTaGFkb3dSZXNwb25zZTABElwKDVN0YXJ0QmFja2ZpbGwSJC5wcmlzbS5hZG1pbi52MS5TdGFydEJhY2tmaWxsUmVxdWVzdBolLnByaXNtLmFkbWluLnYxLlN0YXJ0QmFja2ZpbGxSZXNwb25zZRJWCgtHZXRCYWNrZmlsbBIiLnByaXNtLmFkbWluLnYxLkdldEJhY2tmaWxsUmVxdWVzdBojLnByaXNtLmFkbWluLnYxLkdldEJhY2tmaWxsUmVzcG9uc2USXwoOQ2FuY2VsQmFja2ZpbGwSJS5wcmlzbS5hZG1pbi52MS5DYW5jZWxCYWNrZmlsbFJlcXVlc3QaJi5wcmlzbS5hZG1pbi52MS5DYW5jZWxCYWNrZmlsbFJlc3BvbnNlEkcKBldob0FtSRIdLnByaXNtLmFkbWluLnYxLldob0FtSVJlcXVlc3QaHi5wcmlzbS5hZG1pbi52MS5XaG9BbUlSZXNwb25zZRJTCgpRdWVyeUF1ZGl0EiEucHJpc20uYWRtaW4udjEuUXVlcnlBdWRpdFJlcXVlc3QaIi5wcmlzbS5hZG1pbi52MS5RdWVyeUF1ZGl0UmVzcG9uc2USVgoLVmVyaWZ5QXVkaXQSIi5wcmlzbS5hZG1pbi52MS5WZXJpZnlBdWRpdFJlcXVlc3QaIy5wcmlzbS5hZG1pbi52MS5WZXJpZnlBdWRpdFJlc3BvbnNlElAKCVJvdGF0ZUtleRIgLnByaXNtLmFkbWluLnYxLlJvdGF0ZUtleVJlcXVlc3QaIS5wcmlzbS5hZG1pbi52MS5Sb3RhdGVLZXlSZXNwb25zZRJfCg5TdGFydFJlRW5jcnlwdBIlLnByaXNtLmFkbWluLnYxLlN0YXJ0UmVFbmNyeXB0UmVxdWVzdBomLnByaXNtLmFkbWluLnYxLlN0YXJ0UmVFbmNyeXB0UmVzcG9uc2USWQoMR2V0UmVFbmNyeXB0EiMucHJpc20uYWRtaW4udjEuR2V0UmVFbmNyeXB0UmVxdWVzdBokLnByaXNtLmFkbWluLnYxLkdldFJlRW5jcnlwdFJlc3BvbnNlYgZwcm90bzM", [file_google_protobuf_duration, file_google_protobuf_timestamp, file_prism_options_v1_options]);
 
 /**
  * @generated from message prism.admin.v1.ShadowConfig
@@ -571,6 +571,8 @@ export type SetShadowModeRequest = Message<"prism.admin.v1.SetShadowModeRequest"
   mode: ShadowMode;
 
   /**
+   * Fraction of reads compared (or served by the shadow), in (0, 1]; 0 keeps the current rate.
+   *
    * @generated from field: double sample_rate = 3;
    */
   sampleRate: number;
@@ -645,6 +647,113 @@ export const ShadowMismatchSchema: GenMessage<ShadowMismatch> = /*@__PURE__*/
   messageDesc(file_prism_admin_v1_admin, 25);
 
 /**
+ * The counters of one gateway (or, in GetShadowStatusResponse, their sum over every gateway).
+ *
+ * @generated from message prism.admin.v1.ShadowCounters
+ */
+export type ShadowCounters = Message<"prism.admin.v1.ShadowCounters"> & {
+  /**
+   * @generated from field: uint64 writes_ok = 1;
+   */
+  writesOk: bigint;
+
+  /**
+   * @generated from field: uint64 writes_failed = 2;
+   */
+  writesFailed: bigint;
+
+  /**
+   * @generated from field: uint64 writes_dropped = 3;
+   */
+  writesDropped: bigint;
+
+  /**
+   * @generated from field: uint64 reads_matched = 4;
+   */
+  readsMatched: bigint;
+
+  /**
+   * @generated from field: uint64 reads_mismatched = 5;
+   */
+  readsMismatched: bigint;
+
+  /**
+   * Sampled reads not compared: too many comparisons running, or the shadow did not answer.
+   *
+   * @generated from field: uint64 reads_skipped = 6;
+   */
+  readsSkipped: bigint;
+
+  /**
+   * @generated from field: uint64 reads_served_by_shadow = 7;
+   */
+  readsServedByShadow: bigint;
+
+  /**
+   * @generated from field: uint64 reads_fell_back = 8;
+   */
+  readsFellBack: bigint;
+
+  /**
+   * Writes waiting for the shadow now.
+   *
+   * @generated from field: uint64 queue_depth = 9;
+   */
+  queueDepth: bigint;
+};
+
+/**
+ * Describes the message prism.admin.v1.ShadowCounters.
+ * Use `create(ShadowCountersSchema)` to create a new message.
+ */
+export const ShadowCountersSchema: GenMessage<ShadowCounters> = /*@__PURE__*/
+  messageDesc(file_prism_admin_v1_admin, 26);
+
+/**
+ * @generated from message prism.admin.v1.GatewayShadowStatus
+ */
+export type GatewayShadowStatus = Message<"prism.admin.v1.GatewayShadowStatus"> & {
+  /**
+   * @generated from field: string gateway = 1;
+   */
+  gateway: string;
+
+  /**
+   * The namespace version (generation) this gateway serves.
+   *
+   * @generated from field: uint64 namespace_version = 2;
+   */
+  namespaceVersion: bigint;
+
+  /**
+   * @generated from field: string primary_backend = 3;
+   */
+  primaryBackend: string;
+
+  /**
+   * @generated from field: string shadow_backend = 4;
+   */
+  shadowBackend: string;
+
+  /**
+   * @generated from field: prism.admin.v1.ShadowCounters counters = 5;
+   */
+  counters?: ShadowCounters | undefined;
+
+  /**
+   * @generated from field: google.protobuf.Timestamp update_time = 6;
+   */
+  updateTime?: Timestamp | undefined;
+};
+
+/**
+ * Describes the message prism.admin.v1.GatewayShadowStatus.
+ * Use `create(GatewayShadowStatusSchema)` to create a new message.
+ */
+export const GatewayShadowStatusSchema: GenMessage<GatewayShadowStatus> = /*@__PURE__*/
+  messageDesc(file_prism_admin_v1_admin, 27);
+
+/**
  * @generated from message prism.admin.v1.GetShadowStatusResponse
  */
 export type GetShadowStatusResponse = Message<"prism.admin.v1.GetShadowStatusResponse"> & {
@@ -654,6 +763,8 @@ export type GetShadowStatusResponse = Message<"prism.admin.v1.GetShadowStatusRes
   shadow?: ShadowConfig | undefined;
 
   /**
+   * Sums over every gateway that published counters for this primary/shadow pair.
+   *
    * @generated from field: uint64 writes_ok = 2;
    */
   writesOk: bigint;
@@ -682,6 +793,42 @@ export type GetShadowStatusResponse = Message<"prism.admin.v1.GetShadowStatusRes
    * @generated from field: repeated prism.admin.v1.ShadowMismatch recent_mismatches = 7;
    */
   recentMismatches: ShadowMismatch[];
+
+  /**
+   * @generated from field: string primary_backend = 8;
+   */
+  primaryBackend: string;
+
+  /**
+   * The namespace version in the config store: every gateway serves it once it reloaded.
+   *
+   * @generated from field: uint64 namespace_version = 9;
+   */
+  namespaceVersion: bigint;
+
+  /**
+   * @generated from field: prism.admin.v1.ShadowCounters totals = 10;
+   */
+  totals?: ShadowCounters | undefined;
+
+  /**
+   * @generated from field: repeated prism.admin.v1.GatewayShadowStatus gateways = 11;
+   */
+  gateways: GatewayShadowStatus[];
+
+  /**
+   * The newest backfill of this namespace, if any.
+   *
+   * @generated from field: prism.admin.v1.BackfillJob backfill = 12;
+   */
+  backfill?: BackfillJob | undefined;
+
+  /**
+   * The newest verification of this namespace, if any.
+   *
+   * @generated from field: prism.admin.v1.VerifyShadowResponse last_verify = 13;
+   */
+  lastVerify?: VerifyShadowResponse | undefined;
 };
 
 /**
@@ -689,7 +836,7 @@ export type GetShadowStatusResponse = Message<"prism.admin.v1.GetShadowStatusRes
  * Use `create(GetShadowStatusResponseSchema)` to create a new message.
  */
 export const GetShadowStatusResponseSchema: GenMessage<GetShadowStatusResponse> = /*@__PURE__*/
-  messageDesc(file_prism_admin_v1_admin, 26);
+  messageDesc(file_prism_admin_v1_admin, 28);
 
 /**
  * @generated from message prism.admin.v1.PromoteShadowRequest
@@ -699,6 +846,14 @@ export type PromoteShadowRequest = Message<"prism.admin.v1.PromoteShadowRequest"
    * @generated from field: string namespace = 1;
    */
   namespace: string;
+
+  /**
+   * Promote even when the safety checks refuse (backfill unfinished, writes dropped or failed,
+   * mismatches above the threshold).
+   *
+   * @generated from field: bool force = 2;
+   */
+  force: boolean;
 };
 
 /**
@@ -706,7 +861,7 @@ export type PromoteShadowRequest = Message<"prism.admin.v1.PromoteShadowRequest"
  * Use `create(PromoteShadowRequestSchema)` to create a new message.
  */
 export const PromoteShadowRequestSchema: GenMessage<PromoteShadowRequest> = /*@__PURE__*/
-  messageDesc(file_prism_admin_v1_admin, 27);
+  messageDesc(file_prism_admin_v1_admin, 29);
 
 /**
  * @generated from message prism.admin.v1.PromoteShadowResponse
@@ -723,7 +878,7 @@ export type PromoteShadowResponse = Message<"prism.admin.v1.PromoteShadowRespons
  * Use `create(PromoteShadowResponseSchema)` to create a new message.
  */
 export const PromoteShadowResponseSchema: GenMessage<PromoteShadowResponse> = /*@__PURE__*/
-  messageDesc(file_prism_admin_v1_admin, 28);
+  messageDesc(file_prism_admin_v1_admin, 30);
 
 /**
  * @generated from message prism.admin.v1.RollbackShadowRequest
@@ -733,6 +888,11 @@ export type RollbackShadowRequest = Message<"prism.admin.v1.RollbackShadowReques
    * @generated from field: string namespace = 1;
    */
   namespace: string;
+
+  /**
+   * @generated from field: bool force = 2;
+   */
+  force: boolean;
 };
 
 /**
@@ -740,7 +900,7 @@ export type RollbackShadowRequest = Message<"prism.admin.v1.RollbackShadowReques
  * Use `create(RollbackShadowRequestSchema)` to create a new message.
  */
 export const RollbackShadowRequestSchema: GenMessage<RollbackShadowRequest> = /*@__PURE__*/
-  messageDesc(file_prism_admin_v1_admin, 29);
+  messageDesc(file_prism_admin_v1_admin, 31);
 
 /**
  * @generated from message prism.admin.v1.RollbackShadowResponse
@@ -757,7 +917,129 @@ export type RollbackShadowResponse = Message<"prism.admin.v1.RollbackShadowRespo
  * Use `create(RollbackShadowResponseSchema)` to create a new message.
  */
 export const RollbackShadowResponseSchema: GenMessage<RollbackShadowResponse> = /*@__PURE__*/
-  messageDesc(file_prism_admin_v1_admin, 30);
+  messageDesc(file_prism_admin_v1_admin, 32);
+
+/**
+ * @generated from message prism.admin.v1.StopShadowRequest
+ */
+export type StopShadowRequest = Message<"prism.admin.v1.StopShadowRequest"> & {
+  /**
+   * @generated from field: string namespace = 1;
+   */
+  namespace: string;
+};
+
+/**
+ * Describes the message prism.admin.v1.StopShadowRequest.
+ * Use `create(StopShadowRequestSchema)` to create a new message.
+ */
+export const StopShadowRequestSchema: GenMessage<StopShadowRequest> = /*@__PURE__*/
+  messageDesc(file_prism_admin_v1_admin, 33);
+
+/**
+ * @generated from message prism.admin.v1.StopShadowResponse
+ */
+export type StopShadowResponse = Message<"prism.admin.v1.StopShadowResponse"> & {
+  /**
+   * @generated from field: prism.admin.v1.Namespace namespace = 1;
+   */
+  namespace?: Namespace | undefined;
+};
+
+/**
+ * Describes the message prism.admin.v1.StopShadowResponse.
+ * Use `create(StopShadowResponseSchema)` to create a new message.
+ */
+export const StopShadowResponseSchema: GenMessage<StopShadowResponse> = /*@__PURE__*/
+  messageDesc(file_prism_admin_v1_admin, 34);
+
+/**
+ * @generated from message prism.admin.v1.VerifyShadowRequest
+ */
+export type VerifyShadowRequest = Message<"prism.admin.v1.VerifyShadowRequest"> & {
+  /**
+   * @generated from field: string namespace = 1;
+   */
+  namespace: string;
+
+  /**
+   * Upper bound on records read per second from each side; 0 = the backfill default.
+   *
+   * @generated from field: uint32 max_records_per_second = 2;
+   */
+  maxRecordsPerSecond: number;
+};
+
+/**
+ * Describes the message prism.admin.v1.VerifyShadowRequest.
+ * Use `create(VerifyShadowRequestSchema)` to create a new message.
+ */
+export const VerifyShadowRequestSchema: GenMessage<VerifyShadowRequest> = /*@__PURE__*/
+  messageDesc(file_prism_admin_v1_admin, 35);
+
+/**
+ * @generated from message prism.admin.v1.VerifyShadowResponse
+ */
+export type VerifyShadowResponse = Message<"prism.admin.v1.VerifyShadowResponse"> & {
+  /**
+   * Records (KeyValue records, TimeSeries events, Graph nodes and edges) read from the primary.
+   *
+   * @generated from field: uint64 examined = 1;
+   */
+  examined: bigint;
+
+  /**
+   * In the primary, not in the shadow.
+   *
+   * @generated from field: uint64 missing = 2;
+   */
+  missing: bigint;
+
+  /**
+   * In both, with different content.
+   *
+   * @generated from field: uint64 differing = 3;
+   */
+  differing: bigint;
+
+  /**
+   * In the shadow, not in the primary.
+   *
+   * @generated from field: uint64 extra = 4;
+   */
+  extra: bigint;
+
+  /**
+   * @generated from field: bool done = 5;
+   */
+  done: boolean;
+
+  /**
+   * A few differing ids with a summary (never values).
+   *
+   * @generated from field: repeated prism.admin.v1.ShadowMismatch samples = 6;
+   */
+  samples: ShadowMismatch[];
+
+  /**
+   * "primary", "shadow", "done".
+   *
+   * @generated from field: string phase = 7;
+   */
+  phase: string;
+
+  /**
+   * @generated from field: google.protobuf.Timestamp time = 8;
+   */
+  time?: Timestamp | undefined;
+};
+
+/**
+ * Describes the message prism.admin.v1.VerifyShadowResponse.
+ * Use `create(VerifyShadowResponseSchema)` to create a new message.
+ */
+export const VerifyShadowResponseSchema: GenMessage<VerifyShadowResponse> = /*@__PURE__*/
+  messageDesc(file_prism_admin_v1_admin, 36);
 
 /**
  * @generated from message prism.admin.v1.BackfillJob
@@ -814,6 +1096,52 @@ export type BackfillJob = Message<"prism.admin.v1.BackfillJob"> & {
    * @generated from field: google.protobuf.Timestamp update_time = 10;
    */
   updateTime?: Timestamp | undefined;
+
+  /**
+   * Records and bytes in the primary when the backfill began (an estimate: writes continue).
+   *
+   * @generated from field: uint64 records_total = 11;
+   */
+  recordsTotal: bigint;
+
+  /**
+   * @generated from field: uint64 bytes_total = 12;
+   */
+  bytesTotal: bigint;
+
+  /**
+   * @generated from field: double bytes_per_second = 13;
+   */
+  bytesPerSecond: number;
+
+  /**
+   * At the current rate; unset when unknown.
+   *
+   * @generated from field: google.protobuf.Duration eta = 14;
+   */
+  eta?: Duration | undefined;
+
+  /**
+   * "counting" (sizing the work), then "copying", or for Graph "copying nodes", "copying edges".
+   *
+   * @generated from field: string phase = 15;
+   */
+  phase: string;
+
+  /**
+   * The gateway running it.
+   *
+   * @generated from field: string owner = 16;
+   */
+  owner: string;
+
+  /**
+   * TimeSeries events not copied: older than the shadow can index by arrival (Kafka, NATS keep
+   * events readable only within the namespace's accept window of their arrival).
+   *
+   * @generated from field: uint64 records_skipped = 17;
+   */
+  recordsSkipped: bigint;
 };
 
 /**
@@ -821,7 +1149,7 @@ export type BackfillJob = Message<"prism.admin.v1.BackfillJob"> & {
  * Use `create(BackfillJobSchema)` to create a new message.
  */
 export const BackfillJobSchema: GenMessage<BackfillJob> = /*@__PURE__*/
-  messageDesc(file_prism_admin_v1_admin, 31);
+  messageDesc(file_prism_admin_v1_admin, 37);
 
 /**
  * @generated from message prism.admin.v1.StartBackfillRequest
@@ -838,6 +1166,13 @@ export type StartBackfillRequest = Message<"prism.admin.v1.StartBackfillRequest"
    * @generated from field: uint32 max_records_per_second = 2;
    */
   maxRecordsPerSecond: number;
+
+  /**
+   * Upper bound on bytes copied per second; 0 = the server default.
+   *
+   * @generated from field: uint64 max_bytes_per_second = 3;
+   */
+  maxBytesPerSecond: bigint;
 };
 
 /**
@@ -845,7 +1180,7 @@ export type StartBackfillRequest = Message<"prism.admin.v1.StartBackfillRequest"
  * Use `create(StartBackfillRequestSchema)` to create a new message.
  */
 export const StartBackfillRequestSchema: GenMessage<StartBackfillRequest> = /*@__PURE__*/
-  messageDesc(file_prism_admin_v1_admin, 32);
+  messageDesc(file_prism_admin_v1_admin, 38);
 
 /**
  * @generated from message prism.admin.v1.StartBackfillResponse
@@ -862,7 +1197,7 @@ export type StartBackfillResponse = Message<"prism.admin.v1.StartBackfillRespons
  * Use `create(StartBackfillResponseSchema)` to create a new message.
  */
 export const StartBackfillResponseSchema: GenMessage<StartBackfillResponse> = /*@__PURE__*/
-  messageDesc(file_prism_admin_v1_admin, 33);
+  messageDesc(file_prism_admin_v1_admin, 39);
 
 /**
  * @generated from message prism.admin.v1.GetBackfillRequest
@@ -879,7 +1214,7 @@ export type GetBackfillRequest = Message<"prism.admin.v1.GetBackfillRequest"> & 
  * Use `create(GetBackfillRequestSchema)` to create a new message.
  */
 export const GetBackfillRequestSchema: GenMessage<GetBackfillRequest> = /*@__PURE__*/
-  messageDesc(file_prism_admin_v1_admin, 34);
+  messageDesc(file_prism_admin_v1_admin, 40);
 
 /**
  * @generated from message prism.admin.v1.GetBackfillResponse
@@ -896,7 +1231,7 @@ export type GetBackfillResponse = Message<"prism.admin.v1.GetBackfillResponse"> 
  * Use `create(GetBackfillResponseSchema)` to create a new message.
  */
 export const GetBackfillResponseSchema: GenMessage<GetBackfillResponse> = /*@__PURE__*/
-  messageDesc(file_prism_admin_v1_admin, 35);
+  messageDesc(file_prism_admin_v1_admin, 41);
 
 /**
  * @generated from message prism.admin.v1.CancelBackfillRequest
@@ -913,7 +1248,7 @@ export type CancelBackfillRequest = Message<"prism.admin.v1.CancelBackfillReques
  * Use `create(CancelBackfillRequestSchema)` to create a new message.
  */
 export const CancelBackfillRequestSchema: GenMessage<CancelBackfillRequest> = /*@__PURE__*/
-  messageDesc(file_prism_admin_v1_admin, 36);
+  messageDesc(file_prism_admin_v1_admin, 42);
 
 /**
  * @generated from message prism.admin.v1.CancelBackfillResponse
@@ -930,7 +1265,7 @@ export type CancelBackfillResponse = Message<"prism.admin.v1.CancelBackfillRespo
  * Use `create(CancelBackfillResponseSchema)` to create a new message.
  */
 export const CancelBackfillResponseSchema: GenMessage<CancelBackfillResponse> = /*@__PURE__*/
-  messageDesc(file_prism_admin_v1_admin, 37);
+  messageDesc(file_prism_admin_v1_admin, 43);
 
 /**
  * @generated from message prism.admin.v1.WhoAmIRequest
@@ -943,7 +1278,7 @@ export type WhoAmIRequest = Message<"prism.admin.v1.WhoAmIRequest"> & {
  * Use `create(WhoAmIRequestSchema)` to create a new message.
  */
 export const WhoAmIRequestSchema: GenMessage<WhoAmIRequest> = /*@__PURE__*/
-  messageDesc(file_prism_admin_v1_admin, 38);
+  messageDesc(file_prism_admin_v1_admin, 44);
 
 /**
  * @generated from message prism.admin.v1.WhoAmIResponse
@@ -979,7 +1314,7 @@ export type WhoAmIResponse = Message<"prism.admin.v1.WhoAmIResponse"> & {
  * Use `create(WhoAmIResponseSchema)` to create a new message.
  */
 export const WhoAmIResponseSchema: GenMessage<WhoAmIResponse> = /*@__PURE__*/
-  messageDesc(file_prism_admin_v1_admin, 39);
+  messageDesc(file_prism_admin_v1_admin, 45);
 
 /**
  * @generated from message prism.admin.v1.AuditEntry
@@ -1041,7 +1376,7 @@ export type AuditEntry = Message<"prism.admin.v1.AuditEntry"> & {
  * Use `create(AuditEntrySchema)` to create a new message.
  */
 export const AuditEntrySchema: GenMessage<AuditEntry> = /*@__PURE__*/
-  messageDesc(file_prism_admin_v1_admin, 40);
+  messageDesc(file_prism_admin_v1_admin, 46);
 
 /**
  * @generated from message prism.admin.v1.QueryAuditRequest
@@ -1087,7 +1422,7 @@ export type QueryAuditRequest = Message<"prism.admin.v1.QueryAuditRequest"> & {
  * Use `create(QueryAuditRequestSchema)` to create a new message.
  */
 export const QueryAuditRequestSchema: GenMessage<QueryAuditRequest> = /*@__PURE__*/
-  messageDesc(file_prism_admin_v1_admin, 41);
+  messageDesc(file_prism_admin_v1_admin, 47);
 
 /**
  * @generated from message prism.admin.v1.QueryAuditResponse
@@ -1109,7 +1444,7 @@ export type QueryAuditResponse = Message<"prism.admin.v1.QueryAuditResponse"> & 
  * Use `create(QueryAuditResponseSchema)` to create a new message.
  */
 export const QueryAuditResponseSchema: GenMessage<QueryAuditResponse> = /*@__PURE__*/
-  messageDesc(file_prism_admin_v1_admin, 42);
+  messageDesc(file_prism_admin_v1_admin, 48);
 
 /**
  * @generated from message prism.admin.v1.VerifyAuditRequest
@@ -1122,7 +1457,7 @@ export type VerifyAuditRequest = Message<"prism.admin.v1.VerifyAuditRequest"> & 
  * Use `create(VerifyAuditRequestSchema)` to create a new message.
  */
 export const VerifyAuditRequestSchema: GenMessage<VerifyAuditRequest> = /*@__PURE__*/
-  messageDesc(file_prism_admin_v1_admin, 43);
+  messageDesc(file_prism_admin_v1_admin, 49);
 
 /**
  * @generated from message prism.admin.v1.VerifyAuditResponse
@@ -1156,7 +1491,7 @@ export type VerifyAuditResponse = Message<"prism.admin.v1.VerifyAuditResponse"> 
  * Use `create(VerifyAuditResponseSchema)` to create a new message.
  */
 export const VerifyAuditResponseSchema: GenMessage<VerifyAuditResponse> = /*@__PURE__*/
-  messageDesc(file_prism_admin_v1_admin, 44);
+  messageDesc(file_prism_admin_v1_admin, 50);
 
 /**
  * @generated from message prism.admin.v1.RotateKeyRequest
@@ -1173,7 +1508,7 @@ export type RotateKeyRequest = Message<"prism.admin.v1.RotateKeyRequest"> & {
  * Use `create(RotateKeyRequestSchema)` to create a new message.
  */
 export const RotateKeyRequestSchema: GenMessage<RotateKeyRequest> = /*@__PURE__*/
-  messageDesc(file_prism_admin_v1_admin, 45);
+  messageDesc(file_prism_admin_v1_admin, 51);
 
 /**
  * @generated from message prism.admin.v1.RotateKeyResponse
@@ -1199,7 +1534,7 @@ export type RotateKeyResponse = Message<"prism.admin.v1.RotateKeyResponse"> & {
  * Use `create(RotateKeyResponseSchema)` to create a new message.
  */
 export const RotateKeyResponseSchema: GenMessage<RotateKeyResponse> = /*@__PURE__*/
-  messageDesc(file_prism_admin_v1_admin, 46);
+  messageDesc(file_prism_admin_v1_admin, 52);
 
 /**
  * @generated from message prism.admin.v1.ReEncryptJob
@@ -1265,7 +1600,7 @@ export type ReEncryptJob = Message<"prism.admin.v1.ReEncryptJob"> & {
  * Use `create(ReEncryptJobSchema)` to create a new message.
  */
 export const ReEncryptJobSchema: GenMessage<ReEncryptJob> = /*@__PURE__*/
-  messageDesc(file_prism_admin_v1_admin, 47);
+  messageDesc(file_prism_admin_v1_admin, 53);
 
 /**
  * @generated from message prism.admin.v1.StartReEncryptRequest
@@ -1282,7 +1617,7 @@ export type StartReEncryptRequest = Message<"prism.admin.v1.StartReEncryptReques
  * Use `create(StartReEncryptRequestSchema)` to create a new message.
  */
 export const StartReEncryptRequestSchema: GenMessage<StartReEncryptRequest> = /*@__PURE__*/
-  messageDesc(file_prism_admin_v1_admin, 48);
+  messageDesc(file_prism_admin_v1_admin, 54);
 
 /**
  * @generated from message prism.admin.v1.StartReEncryptResponse
@@ -1299,7 +1634,7 @@ export type StartReEncryptResponse = Message<"prism.admin.v1.StartReEncryptRespo
  * Use `create(StartReEncryptResponseSchema)` to create a new message.
  */
 export const StartReEncryptResponseSchema: GenMessage<StartReEncryptResponse> = /*@__PURE__*/
-  messageDesc(file_prism_admin_v1_admin, 49);
+  messageDesc(file_prism_admin_v1_admin, 55);
 
 /**
  * @generated from message prism.admin.v1.GetReEncryptRequest
@@ -1316,7 +1651,7 @@ export type GetReEncryptRequest = Message<"prism.admin.v1.GetReEncryptRequest"> 
  * Use `create(GetReEncryptRequestSchema)` to create a new message.
  */
 export const GetReEncryptRequestSchema: GenMessage<GetReEncryptRequest> = /*@__PURE__*/
-  messageDesc(file_prism_admin_v1_admin, 50);
+  messageDesc(file_prism_admin_v1_admin, 56);
 
 /**
  * @generated from message prism.admin.v1.GetReEncryptResponse
@@ -1333,7 +1668,7 @@ export type GetReEncryptResponse = Message<"prism.admin.v1.GetReEncryptResponse"
  * Use `create(GetReEncryptResponseSchema)` to create a new message.
  */
 export const GetReEncryptResponseSchema: GenMessage<GetReEncryptResponse> = /*@__PURE__*/
-  messageDesc(file_prism_admin_v1_admin, 51);
+  messageDesc(file_prism_admin_v1_admin, 57);
 
 /**
  * @generated from enum prism.admin.v1.ShadowMode
@@ -1353,6 +1688,14 @@ export enum ShadowMode {
    * @generated from enum value: SHADOW_MODE_SHADOW_READ = 2;
    */
   SHADOW_READ = 2,
+
+  /**
+   * Sampled reads are answered by the shadow (the primary when it fails) and compared with the
+   * primary: the step before promotion.
+   *
+   * @generated from enum value: SHADOW_MODE_READ_SHADOW = 3;
+   */
+  READ_SHADOW = 3,
 }
 
 /**
@@ -1616,6 +1959,26 @@ export const AdminService: GenService<{
     methodKind: "unary";
     input: typeof RollbackShadowRequestSchema;
     output: typeof RollbackShadowResponseSchema;
+  },
+  /**
+   * Ends shadow traffic: the namespace keeps only its primary (the shadow's data stays).
+   *
+   * @generated from rpc prism.admin.v1.AdminService.StopShadow
+   */
+  stopShadow: {
+    methodKind: "unary";
+    input: typeof StopShadowRequestSchema;
+    output: typeof StopShadowResponseSchema;
+  },
+  /**
+   * Compares primary and shadow over the whole namespace; streams progress, then the result.
+   *
+   * @generated from rpc prism.admin.v1.AdminService.VerifyShadow
+   */
+  verifyShadow: {
+    methodKind: "server_streaming";
+    input: typeof VerifyShadowRequestSchema;
+    output: typeof VerifyShadowResponseSchema;
   },
   /**
    * @generated from rpc prism.admin.v1.AdminService.StartBackfill

@@ -1,0 +1,323 @@
+import { randomBytes } from "node:crypto";
+import { PrismError } from "@prism/core";
+import type { ConfigStore, StoredState } from "../config/config-store.js";
+import type { ShadowConfigSettings } from "../config/gateway-config.js";
+import type { Logger } from "../log.js";
+import type { NamespaceRegistry, ResolvedNamespace } from "../registry/namespace-registry.js";
+import { copyPage, phasesOf } from "./copy.js";
+import { Throttle } from "./throttle.js";
+
+export const BACKFILL_KIND = "backfill";
+
+export type BackfillStateName = "running" | "succeeded" | "failed" | "cancelled";
+
+/** A backfill job as the config store keeps it (JSON): its checkpoint is `phase` + `cursor`. */
+export interface BackfillRecord {
+  id: string;
+  namespace: string;
+  pattern: string;
+  primary: string;
+  shadow: string;
+  state: BackfillStateName;
+  /** `counting` first (sizes the work for progress), then the pattern's copy phases. */
+  phase: string;
+  cursor?: string;
+  recordsCopied: number;
+  bytesCopied: number;
+  recordsSkipped: number;
+  recordsTotal: number;
+  bytesTotal: number;
+  maxRecordsPerSecond: number;
+  maxBytesPerSecond: number;
+  recordsPerSecond: number;
+  bytesPerSecond: number;
+  owner: string;
+  /** Epoch ms after which another gateway may take the job over. */
+  leaseUntil: number;
+  startedAt: number;
+  updatedAt: number;
+  error?: string;
+}
+
+/** Records a page reads: about a fifth of a second of the throttle, 1..500. */
+const pageLimit = (job: BackfillRecord) =>
+  Math.max(1, Math.min(500, Math.floor(job.maxRecordsPerSecond / 5)));
+
+/**
+ * Runs backfill jobs (DESIGN §7): copies a namespace from its primary to its shadow through the
+ * backends' scans, throttled in records and bytes per second, checkpointing phase and cursor in
+ * the config store after every page. A job belongs to the gateway holding its lease; a gateway
+ * that dies stops renewing it and any gateway sharing the store resumes from the checkpoint (a
+ * page copied twice is harmless: copies are idempotent). Cancel marks the stored job; its runner
+ * stops at the next page.
+ *
+ * @example const job = await backfills.start("user-profiles", { recordsPerSecond: 1000 })
+ */
+export class BackfillRunner {
+  private readonly running = new Map<string, AbortController>();
+  private timer: NodeJS.Timeout | undefined;
+  private stopped = false;
+
+  constructor(
+    private readonly registry: NamespaceRegistry,
+    private readonly store: ConfigStore,
+    private readonly settings: ShadowConfigSettings,
+    private readonly gatewayId: string,
+    private readonly logger: Logger,
+  ) {}
+
+  /** Starts looking for jobs to resume (lease expired) every half lease. */
+  start(): void {
+    this.timer = setInterval(
+      () => void this.adoptOrphans(),
+      Math.max(250, this.settings.backfillLeaseMs / 2),
+    );
+    this.timer.unref();
+  }
+
+  /** Stops local jobs where they are (their checkpoint stays; another gateway resumes them). */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    clearInterval(this.timer);
+    for (const controller of this.running.values()) controller.abort();
+  }
+
+  /** Creates and starts a job for `namespace`; refused while one runs or without a shadow. */
+  async begin(
+    name: string,
+    limits: { recordsPerSecond?: number; bytesPerSecond?: number },
+  ): Promise<BackfillRecord> {
+    const namespace = await this.shadowed(name);
+    const running = (await this.jobsOf(name)).find((job) => job.state === "running");
+    if (running) {
+      throw new PrismError("FailedPrecondition", `backfill ${running.id} of ${name} is still running`, {
+        reason: "BACKFILL_RUNNING",
+        metadata: { namespace: name, backfill: running.id },
+      });
+    }
+    const now = Date.now();
+    const job: BackfillRecord = {
+      id: `${name}.${now.toString(36)}${randomBytes(3).toString("hex")}`,
+      namespace: name,
+      pattern: namespace.spec.pattern,
+      primary: namespace.spec.backend,
+      shadow: namespace.spec.shadow!.backend,
+      state: "running",
+      phase: "counting",
+      recordsCopied: 0,
+      bytesCopied: 0,
+      recordsSkipped: 0,
+      recordsTotal: 0,
+      bytesTotal: 0,
+      maxRecordsPerSecond: limits.recordsPerSecond || this.settings.backfillRecordsPerSecond,
+      maxBytesPerSecond: limits.bytesPerSecond || this.settings.backfillBytesPerSecond,
+      recordsPerSecond: 0,
+      bytesPerSecond: 0,
+      owner: this.gatewayId,
+      leaseUntil: now + this.settings.backfillLeaseMs,
+      startedAt: now,
+      updatedAt: now,
+    };
+    const stored = await this.store.putState(BACKFILL_KIND, job.id, job, 0);
+    this.run(stored);
+    return job;
+  }
+
+  /** One job, or NotFound. */
+  async get(id: string): Promise<BackfillRecord> {
+    const stored = await this.store.getState(BACKFILL_KIND, id);
+    if (!stored) throw notFound(id);
+    return stored.value as BackfillRecord;
+  }
+
+  /** Every job of `namespace`, oldest first. */
+  async jobsOf(namespace: string): Promise<BackfillRecord[]> {
+    const all = await this.store.listState(BACKFILL_KIND, `${namespace}.`);
+    return all.map((stored) => stored.value as BackfillRecord).sort((a, b) => a.startedAt - b.startedAt);
+  }
+
+  /** Marks a running job cancelled (its runner stops at its next page); a finished one is returned as is. */
+  async cancel(id: string): Promise<BackfillRecord> {
+    for (;;) {
+      const stored = await this.store.getState(BACKFILL_KIND, id);
+      if (!stored) throw notFound(id);
+      const job = stored.value as BackfillRecord;
+      if (job.state !== "running") return job;
+      const cancelled = { ...job, state: "cancelled" as const, updatedAt: Date.now() };
+      try {
+        await this.store.putState(BACKFILL_KIND, id, cancelled, stored.version);
+        this.running.get(id)?.abort();
+        return cancelled;
+      } catch (error) {
+        if (!(error instanceof PrismError) || error.kind !== "Conflict") throw error;
+      }
+    }
+  }
+
+  private async shadowed(name: string): Promise<ResolvedNamespace> {
+    await this.registry.refresh();
+    const namespace = this.registry.get(name);
+    if (!namespace) {
+      throw new PrismError("NotFound", `namespace ${name} does not exist`, { reason: "NAMESPACE_NOT_FOUND" });
+    }
+    if (!namespace.spec.shadow) {
+      throw new PrismError("FailedPrecondition", `namespace ${name} has no shadow`, {
+        reason: "SHADOW_NOT_CONFIGURED",
+        metadata: { namespace: name },
+      });
+    }
+    return namespace;
+  }
+
+  /** Takes over running jobs whose gateway stopped renewing the lease. */
+  private async adoptOrphans(): Promise<void> {
+    if (this.stopped) return;
+    let all: StoredState[];
+    try {
+      all = await this.store.listState(BACKFILL_KIND);
+    } catch {
+      return;
+    }
+    const now = Date.now();
+    for (const stored of all) {
+      const job = stored.value as BackfillRecord;
+      if (job.state !== "running" || this.running.has(job.id) || job.leaseUntil > now) continue;
+      const claimed = { ...job, owner: this.gatewayId, leaseUntil: now + this.settings.backfillLeaseMs };
+      try {
+        const mine = await this.store.putState(BACKFILL_KIND, job.id, claimed, stored.version);
+        this.logger.info({ backfill: job.id, from: job.owner, phase: job.phase }, "resuming backfill");
+        this.run(mine);
+      } catch {
+        // Another gateway claimed it first.
+      }
+    }
+  }
+
+  private run(stored: StoredState): void {
+    const controller = new AbortController();
+    const id = (stored.value as BackfillRecord).id;
+    this.running.set(id, controller);
+    void this.copyAll(stored, controller.signal)
+      .catch((error) =>
+        this.logger.error({ backfill: id, err: (error as Error).message }, "backfill stopped"),
+      )
+      .finally(() => this.running.delete(id));
+  }
+
+  private async copyAll(stored: StoredState, signal: AbortSignal): Promise<void> {
+    let version = stored.version;
+    let job = stored.value as BackfillRecord;
+    const throttle = new Throttle(job.maxRecordsPerSecond, job.maxBytesPerSecond);
+    const rate = { at: Date.now(), records: job.recordsCopied, bytes: job.bytesCopied };
+    const phases = ["counting", ...phasesOf(job.pattern)];
+    let countPhase = 0;
+    while (!signal.aborted) {
+      const namespace = this.registry.get(job.namespace);
+      if (namespace?.spec.backend !== job.primary || namespace.spec.shadow?.backend !== job.shadow) {
+        job = {
+          ...job,
+          state: "failed",
+          error: "the namespace's primary or shadow changed during the backfill",
+        };
+      } else {
+        const counting = job.phase === "counting";
+        // Counting walks each copy phase's scan in turn; its cursor is `<phase index>:<cursor>`.
+        const [index, cursor] = counting ? splitCount(job.cursor) : [0, job.cursor];
+        countPhase = index;
+        try {
+          const page = await copyPage(
+            job.pattern,
+            counting ? phasesOf(job.pattern)[countPhase]! : job.phase,
+            {
+              namespace: job.namespace,
+              primary: namespace.binding.primary,
+              shadow: namespace.binding.shadow!,
+              settings: namespace.timeseries,
+              signal,
+              limit: counting ? 1000 : pageLimit(job),
+              write: !counting,
+            },
+            cursor,
+          );
+          if (!counting) await throttle.take(page.records, page.bytes, signal);
+          job = advance(job, page, counting, countPhase, phases, rate);
+        } catch (error) {
+          if (signal.aborted) return;
+          job = { ...job, state: "failed", error: (error as PrismError).message?.slice(0, 500) ?? "failed" };
+        }
+      }
+      job = { ...job, updatedAt: Date.now(), leaseUntil: Date.now() + this.settings.backfillLeaseMs };
+      try {
+        version = (await this.store.putState(BACKFILL_KIND, job.id, job, version)).version;
+      } catch (error) {
+        // Cancelled, or taken over by another gateway after this one stalled past its lease.
+        if (error instanceof PrismError && error.kind === "Conflict") return;
+        throw error;
+      }
+      if (job.state !== "running") {
+        this.logger.info(
+          { backfill: job.id, state: job.state, records: job.recordsCopied, skipped: job.recordsSkipped },
+          "backfill finished",
+        );
+        return;
+      }
+    }
+  }
+}
+
+function splitCount(cursor: string | undefined): [number, string | undefined] {
+  if (cursor === undefined) return [0, undefined];
+  const colon = cursor.indexOf(":");
+  const rest = cursor.slice(colon + 1);
+  return [Number(cursor.slice(0, colon)), rest === "" ? undefined : rest];
+}
+
+/** The job after one page: counts, rate, and the next phase and cursor. */
+function advance(
+  job: BackfillRecord,
+  page: { records: number; bytes: number; skipped: number; cursor: string | undefined },
+  counting: boolean,
+  countPhase: number,
+  phases: string[],
+  rate: { at: number; records: number; bytes: number },
+): BackfillRecord {
+  if (counting) {
+    const next = {
+      ...job,
+      recordsTotal: job.recordsTotal + page.records,
+      bytesTotal: job.bytesTotal + page.bytes,
+    };
+    if (page.cursor !== undefined) return { ...next, cursor: `${countPhase}:${page.cursor}` };
+    const copyPhases = phases.slice(1);
+    if (countPhase + 1 < copyPhases.length) return { ...next, cursor: `${countPhase + 1}:` };
+    return { ...next, phase: copyPhases[0]!, cursor: undefined };
+  }
+  const next = {
+    ...job,
+    recordsCopied: job.recordsCopied + page.records - page.skipped,
+    recordsSkipped: job.recordsSkipped + page.skipped,
+    bytesCopied: job.bytesCopied + page.bytes,
+  };
+  const now = Date.now();
+  if (now - rate.at >= 1000) {
+    const seconds = (now - rate.at) / 1000;
+    next.recordsPerSecond = (next.recordsCopied + next.recordsSkipped - rate.records) / seconds;
+    next.bytesPerSecond = (next.bytesCopied - rate.bytes) / seconds;
+    Object.assign(rate, {
+      at: now,
+      records: next.recordsCopied + next.recordsSkipped,
+      bytes: next.bytesCopied,
+    });
+  }
+  if (page.cursor !== undefined) return { ...next, cursor: page.cursor };
+  const following = phases[phases.indexOf(job.phase) + 1];
+  if (following) return { ...next, phase: following, cursor: undefined };
+  return { ...next, state: "succeeded", cursor: undefined };
+}
+
+function notFound(id: string): PrismError {
+  return new PrismError("NotFound", `no backfill ${JSON.stringify(id.slice(0, 300))}`, {
+    reason: "BACKFILL_NOT_FOUND",
+    metadata: { backfill: id.slice(0, 300) },
+  });
+}
