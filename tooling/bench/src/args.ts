@@ -8,6 +8,7 @@ import type { KvBenchOptions } from "./kv-bench.js";
 import type { RateBenchOptions } from "./latency-bench.js";
 import type { PiiBenchOptions } from "./pii-bench.js";
 import { RECORD_BACKENDS, type RecordBackend, type RecordsBenchOptions } from "./records-bench.js";
+import { type ShadowBenchOptions, shadowSmokeOptions } from "./shadow-bench.js";
 import type { TsBenchOptions } from "./ts-bench.js";
 import { TS_BACKENDS, type TsBackend } from "./ts-stores.js";
 
@@ -18,6 +19,12 @@ export const USAGE = `usage: pnpm bench kv [options]                 closed loop
        pnpm bench kv --smoke                   every mode, tiny and short (CI)
   --auth                     closed loop: also the gateway with auth.mode oidc (a bearer token on every
                              call) against the gateway without auth; prints the ratio (goal 0.9)
+  --shadow                   instead: Put and Get through three fresh gateways on one primary (no shadow,
+                             dual-write, shadow-read at sample rate 1): p50/p99, req/s, ratio and added
+                             p99 vs no shadow (goal for dual-write: p99 +≤ 0.5 ms, ≥ 0.9×), shadow counters;
+                             then a backfill of --backfill-records records into the shadow (rows/s, MB/s).
+                             --backend postgres (default: PostgreSQL primary, NATS shadow) or memory
+  --backfill-records N       --shadow: records the backfill copies (default 20,000)
   --backend B                closed loop: memory, or postgres (adds gateway-on-postgres vs direct pg);
                              --rate: postgres (default, all four targets) or memory (bare and gateway only);
                              --records: memory (default), sqlite, postgres or nats
@@ -80,6 +87,7 @@ export type Mode =
   | { kind: "closed"; options: KvBenchOptions }
   | { kind: "rate"; options: RateBenchOptions }
   | { kind: "records"; options: RecordsBenchOptions }
+  | { kind: "shadow"; options: ShadowBenchOptions }
   | { kind: "smoke"; pgUrl: string; natsUrl: string }
   | { kind: "ts"; options: TsBenchOptions }
   | { kind: "graph"; options: GraphBenchOptions }
@@ -110,6 +118,8 @@ export function parseMode(argv: string[]): Mode {
       "cpu-prof": { type: "string" },
       bundled: { type: "boolean" },
       auth: { type: "boolean", default: false },
+      shadow: { type: "boolean", default: false },
+      "backfill-records": { type: "string" },
       smoke: { type: "boolean", default: false },
       writers: { type: "string" },
       batch: { type: "string" },
@@ -190,6 +200,32 @@ export function parseMode(argv: string[]): Mode {
         pageEvents: 1000,
         maxWindowEvents: TS_MAX_WINDOW_EVENTS,
         ...(values["cpu-prof"] ? { cpuProfileDir: resolve(values["cpu-prof"]) } : {}),
+      },
+    });
+  }
+  if (values.shadow) {
+    if (values.rate !== undefined || values.records !== undefined || values.auth) {
+      problems.push("--shadow: not with --rate, --records or --auth");
+    }
+    if (values.smoke) return done({ kind: "shadow", options: shadowSmokeOptions(pgUrl, natsUrl) });
+    const backend = values.backend ?? "postgres";
+    if (backend !== "memory" && backend !== "postgres") problems.push("--backend: postgres or memory");
+    return done({
+      kind: "shadow",
+      options: {
+        backend: backend as ShadowBenchOptions["backend"],
+        durationS: int("duration", "10", 1, 600),
+        warmupS: int("warmup", "3", 0, 120),
+        concurrency: int("concurrency", "32", 1, 10_000),
+        channels: int("channels", "4", 1, 64),
+        rounds: int("rounds", "3", 1, 20),
+        client: values.client as ShadowBenchOptions["client"],
+        records: int("ids", "1000", 1, 1_000_000),
+        valueBytes: int("value-bytes", "100", 0, 1 << 20),
+        pgUrl,
+        pgPoolSize: int("pg-pool", "10", 1, 1000),
+        natsUrl,
+        backfillRecords: int("backfill-records", "20000", 1, 10_000_000),
       },
     });
   }

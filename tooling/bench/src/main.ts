@@ -1,5 +1,5 @@
 /**
- * `pnpm bench kv [--rate N | --records N[,N…] | --smoke] [options]`
+ * `pnpm bench kv [--rate N | --records N[,N…] | --shadow | --smoke] [options]`
  * `pnpm bench ts [--backend B,B… | --smoke] [options]`
  * `pnpm bench graph [--backend B,B… | --smoke] [options]`
  * `pnpm bench pii [--calls N]`
@@ -26,6 +26,8 @@ import { formatPiiBench, runPiiBench } from "./pii-bench.js";
 import { RECORD_BACKENDS, type RecordsBenchOptions, runRecordsBench } from "./records-bench.js";
 import { formatRecordsJson, formatRecordsReport, recordsFailures } from "./records-report.js";
 import { failedCalls, formatJson, formatReport } from "./report.js";
+import { runShadowBench, type ShadowBenchOptions, shadowSmokeOptions } from "./shadow-bench.js";
+import { formatShadowJson, formatShadowReport, shadowFailures } from "./shadow-report.js";
 import { runTsBench, type TsBenchOptions } from "./ts-bench.js";
 import { formatTsBackend, formatTsGoals, formatTsHeader, formatTsJson, tsFailures } from "./ts-report.js";
 
@@ -56,6 +58,13 @@ async function records(options: RecordsBenchOptions): Promise<number> {
   process.stdout.write(formatRecordsReport(settings, results));
   process.stdout.write(`${formatRecordsJson(settings, results)}\n`);
   return recordsFailures(results);
+}
+
+async function shadow(options: ShadowBenchOptions): Promise<number> {
+  const { settings, variants, backfill } = await runShadowBench(options);
+  process.stdout.write(formatShadowReport(settings, variants, backfill));
+  process.stdout.write(`${formatShadowJson(settings, variants, backfill)}\n`);
+  return shadowFailures(variants, backfill);
 }
 
 async function ts(options: TsBenchOptions): Promise<number> {
@@ -91,6 +100,8 @@ async function smoke(pgUrl: string, natsUrl: string): Promise<number> {
     warmupS: 0.5,
     auth: true,
   });
+  process.stdout.write("\n");
+  failed += await shadow(shadowSmokeOptions(pgUrl, natsUrl));
   process.stdout.write("\n");
   process.stdout.write(formatPiiBench({ calls: 100 }, await runPiiBench({ calls: 100 })));
   process.stdout.write("\n");
@@ -148,6 +159,13 @@ async function main(): Promise<number> {
       failed = await records(o);
       break;
     }
+    case "shadow": {
+      const o = mode.options;
+      // Three gateways × Put and Get per round, each Put followed by a drain; the backfill at ≥ 200 records/s.
+      giveUpAfter(3 * 2 * o.rounds * (o.warmupS + o.durationS + 10) + o.backfillRecords / 200 + 240);
+      failed = await shadow(o);
+      break;
+    }
     case "ts": {
       const o = mode.options;
       const windows = 2 * o.batches.length + 2;
@@ -195,7 +213,7 @@ main().then(
       process.exit(error.message ? 2 : 0);
     }
     process.stderr.write(`bench failed: ${(error as Error).message}\n`);
-    if (process.argv.some((a) => /postgres|nats|kafka|neptune|rate|smoke|^ts$|^graph$/.test(a))) {
+    if (process.argv.some((a) => /postgres|nats|kafka|neptune|rate|smoke|shadow|^ts$|^graph$/.test(a))) {
       process.stderr.write(
         "  postgres and NATS need the drivers registered in gateway/src/drivers.ts and running servers\n" +
           "  (pnpm stack up, or PRISM_TEST_POSTGRES_URL / PRISM_TEST_NATS_URL)\n",
