@@ -39,6 +39,9 @@ export interface BackfillRecord {
   error?: string;
 }
 
+/** Finished jobs stay in the shared state this long (GetBackfill, promotion checks), then go. */
+const FINISHED_KEPT_MS = 30 * 24 * 3_600_000;
+
 /** Records a page reads: about a fifth of a second of the throttle, 1..500. */
 const pageLimit = (job: BackfillRecord) =>
   Math.max(1, Math.min(500, Math.floor(job.maxRecordsPerSecond / 5)));
@@ -181,6 +184,11 @@ export class BackfillRunner {
     const now = Date.now();
     for (const stored of all) {
       const job = stored.value as BackfillRecord;
+      if (job.state !== "running" && now - job.updatedAt > FINISHED_KEPT_MS) {
+        // Any gateway may forget it; a promotion needs a backfill newer than this anyway.
+        await this.store.deleteState(BACKFILL_KIND, job.id).catch(() => false);
+        continue;
+      }
       if (job.state !== "running" || this.running.has(job.id) || job.leaseUntil > now) continue;
       const claimed = { ...job, owner: this.gatewayId, leaseUntil: now + this.settings.backfillLeaseMs };
       try {

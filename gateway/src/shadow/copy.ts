@@ -34,6 +34,9 @@ export interface CopyContext {
   write: boolean;
 }
 
+/** Records (or series) of one page copied at once: each is a round trip or two to each backend. */
+const PARALLEL = 16;
+
 /** How many times a record is copied again when the primary changed during its copy. */
 const RECHECKS = 3;
 const PAGE_BYTES = 4 << 20;
@@ -87,7 +90,9 @@ async function copyKeyValue(
     else records.set(id, [item]);
   }
   if (write) {
-    for (const [id, items] of records) await copyRecord(primary, shadow, namespace, id, items, signal);
+    await eachBounded([...records], ([id, items]) =>
+      copyRecord(primary, shadow, namespace, id, items, signal),
+    );
   }
   const last = page.rows.at(-1);
   return {
@@ -158,8 +163,9 @@ async function copyTimeSeries(
     else series.set(seriesId, [event]);
   }
   if (write) {
-    for (const [seriesId, events] of series)
-      await shadow.write(namespace, seriesId, events, { settings: settings!, signal });
+    await eachBounded([...series], ([seriesId, events]) =>
+      shadow.write(namespace, seriesId, events, { settings: settings!, signal }),
+    );
   }
   return { records: page.events.length, bytes, skipped, cursor: page.cursor };
 }
@@ -230,4 +236,13 @@ function encodePosition(position: ScanPosition): string {
 function decodePosition(cursor: string): ScanPosition {
   const [id, key] = JSON.parse(cursor) as [string, string];
   return { id, key: new Uint8Array(Buffer.from(key, "base64")) };
+}
+
+/** Runs `work` over `items`, at most {@link PARALLEL} at a time; rejects with the first failure. */
+async function eachBounded<T>(items: readonly T[], work: (item: T) => Promise<unknown>): Promise<void> {
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) await work(items[next++]!);
+  };
+  await Promise.all(Array.from({ length: Math.min(PARALLEL, items.length) }, worker));
 }

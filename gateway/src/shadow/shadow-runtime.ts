@@ -9,6 +9,10 @@ import { type ShadowCounters, type ShadowMismatch, ShadowState } from "./shadow-
 /** The config-store state kind holding each gateway's counters per namespace. */
 export const STATS_KIND = "shadow-stats";
 
+/** Counters unpublished this long are deleted (GetShadowStatus ignores them after a minute). */
+const STATS_KEPT_MS = 10 * 60_000;
+const STATS_SWEEP_MS = 60_000;
+
 /** What one gateway publishes for one namespace (JSON in the config store). */
 export interface PublishedShadowStats {
   gateway: string;
@@ -39,6 +43,7 @@ export class ShadowRuntime {
   private readonly retiring = new Set<ShadowState>();
   private timer: NodeJS.Timeout | undefined;
   private publishing: Promise<void> | undefined;
+  private sweptAt = 0;
 
   constructor(
     private readonly settings: ShadowConfigSettings,
@@ -121,6 +126,10 @@ export class ShadowRuntime {
   }
 
   private async publishAll(): Promise<void> {
+    if (Date.now() - this.sweptAt > STATS_SWEEP_MS) {
+      this.sweptAt = Date.now();
+      await this.sweepStale();
+    }
     for (const [name, { state, version }] of this.states) {
       const stats: PublishedShadowStats = {
         gateway: this.gatewayId,
@@ -141,6 +150,18 @@ export class ShadowRuntime {
         );
         return;
       }
+    }
+  }
+
+  /** Deletes counters no gateway has published for a while (stopped gateways, old namespaces). */
+  private async sweepStale(): Promise<void> {
+    try {
+      for (const stored of await this.store.listState(STATS_KIND)) {
+        if (Date.now() - (stored.value as PublishedShadowStats).at > STATS_KEPT_MS)
+          await this.store.deleteState(STATS_KIND, stored.key);
+      }
+    } catch (error) {
+      this.logger.warn({ err: (error as Error).message }, "sweeping old shadow counters failed");
     }
   }
 
