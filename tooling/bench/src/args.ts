@@ -23,7 +23,8 @@ export const USAGE = `usage: pnpm bench kv [options]                 closed loop
                              dual-write, shadow-read at sample rate 1): p50/p99, req/s, ratio and added
                              p99 vs no shadow (goal for dual-write: p99 +≤ 0.5 ms, ≥ 0.9×), shadow counters;
                              then a backfill of --backfill-records records into the shadow (rows/s, MB/s).
-                             --backend postgres (default: PostgreSQL primary, NATS shadow) or memory
+                             --backend postgres (default: PostgreSQL primary, NATS shadow) or memory;
+                             with --rate N, an open loop at N calls/s instead of the closed loop
   --backfill-records N       --shadow: records the backfill copies (default 20,000)
   --backend B                closed loop: memory, or postgres (adds gateway-on-postgres vs direct pg);
                              --rate: postgres (default, all four targets) or memory (bare and gateway only);
@@ -204,9 +205,7 @@ export function parseMode(argv: string[]): Mode {
     });
   }
   if (values.shadow) {
-    if (values.rate !== undefined || values.records !== undefined || values.auth) {
-      problems.push("--shadow: not with --rate, --records or --auth");
-    }
+    if (values.records !== undefined || values.auth) problems.push("--shadow: not with --records or --auth");
     if (values.smoke) return done({ kind: "shadow", options: shadowSmokeOptions(pgUrl, natsUrl) });
     const backend = values.backend ?? "postgres";
     if (backend !== "memory" && backend !== "postgres") problems.push("--backend: postgres or memory");
@@ -226,6 +225,7 @@ export function parseMode(argv: string[]): Mode {
         pgPoolSize: int("pg-pool", "10", 1, 1000),
         natsUrl,
         backfillRecords: int("backfill-records", "20000", 1, 10_000_000),
+        ...(values.rate !== undefined && { rate: int("rate", "1000", 1, 1_000_000) }),
       },
     });
   }

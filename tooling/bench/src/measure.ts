@@ -1,5 +1,6 @@
 import { type Histogram, mergeHistograms, summarize } from "./histogram.js";
 import { type IssueCall, type LoadOptions, runClosedLoop } from "./load.js";
+import { runOpenLoop } from "./open-loop.js";
 import { cpuSeconds, peakRssBytes, runQueueSeconds } from "./proc-stats.js";
 import { median, type TargetResult } from "./report.js";
 
@@ -24,12 +25,13 @@ export interface Round {
 }
 
 /**
- * One warm-up plus measured window against `target`, with the server's and the bench's CPU time
+ * One warm-up plus measured window against `target` (closed loop, or open loop at `rate` calls/s),
+ * with the server's and the bench's CPU time
  * and run-queue wait read at the window's edges.
  *
  * @example rounds.push(await measureRound(target, { concurrency: 32, warmupMs: 3000, durationMs: 10_000 }))
  */
-export async function measureRound(target: Target, load: LoadOptions): Promise<Round> {
+export async function measureRound(target: Target, load: LoadOptions, rate?: number): Promise<Round> {
   const read = () => ({
     serverCpu: target.pid === undefined ? undefined : cpuSeconds(target.pid),
     serverWait: target.pid === undefined ? undefined : runQueueSeconds(target.pid),
@@ -38,7 +40,13 @@ export async function measureRound(target: Target, load: LoadOptions): Promise<R
   });
   let start = read();
   let end = start;
-  const result = await runClosedLoop(target.issue, load, {
+  // With a rate: open loop, calls scheduled at fixed times (latency counted from the schedule).
+  const run =
+    rate === undefined
+      ? runClosedLoop
+      : (issue: IssueCall, options: LoadOptions, hooks: object) =>
+          runOpenLoop(issue, { ...options, rate }, hooks);
+  const result = await run(target.issue, load, {
     onMeasureStart: () => {
       start = read();
     },

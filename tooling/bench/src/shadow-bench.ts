@@ -47,6 +47,8 @@ export interface ShadowBenchOptions extends Dataset {
   readonly natsUrl: string;
   /** Records in the namespace the backfill copies. */
   readonly backfillRecords: number;
+  /** Calls/s of an open loop (latency at a fixed offered rate) instead of the closed loop. */
+  readonly rate?: number;
 }
 
 /**
@@ -151,6 +153,7 @@ export async function runShadowBench(options: ShadowBenchOptions): Promise<{
       durationS: options.durationS,
       warmupS: options.warmupS,
       cpus: availableParallelism(),
+      ...(options.rate !== undefined && { rate: options.rate }),
     },
     variants,
     backfill,
@@ -218,7 +221,7 @@ async function measureVariants(options: ShadowBenchOptions): Promise<ShadowVaria
       for (const op of SHADOW_OPS) {
         for (const g of order) {
           process.stderr.write(`shadow round ${r + 1}/${options.rounds}: ${op} ${g.variant.label}…\n`);
-          g.rounds[op].push(await measureRound(g.targets[op], load));
+          g.rounds[op].push(await measureRound(g.targets[op], load, options.rate));
           // Mirrored writes still queued would load the machine during the next window.
           if (op === "put" && g.variant.mode) g.drainMs += (await drain(g.admin)).waitedMs;
         }

@@ -73,6 +73,8 @@ export interface ShadowSettings {
   readonly durationS: number;
   readonly warmupS: number;
   readonly cpus: number;
+  /** Open loop at this many calls/s (latency counted from each call's schedule); absent: closed loop. */
+  readonly rate?: number;
 }
 
 /** A variant against the baseline on one call. */
@@ -134,7 +136,9 @@ export function formatShadowReport(
 ): string {
   const lines = [
     `Prism bench kv --shadow: primary ${s.primary}, shadow ${s.shadow}; Put and Get of ${int(s.records)} records × ${s.valueBytes} B;` +
-      ` ${s.concurrency} calls in flight over ${s.channels} connections (Get: ${s.client}, Put: h2);` +
+      (s.rate === undefined
+        ? ` ${s.concurrency} calls in flight over ${s.channels} connections (Get: ${s.client}, Put: h2);`
+        : ` open loop at ${int(s.rate)} calls/s (at most ${s.concurrency} in flight), latency from each call's schedule;`) +
       ` ${s.rounds} round(s) × ${s.durationS} s measured after ${s.warmupS} s warm-up per gateway and call.`,
     `A fresh gateway per variant, the same primary; variants in turn, the order reversed every other round;` +
       ` after a Put window the next waits until the mirror queue is empty. ${s.cpus} CPUs shared by the bench,` +
