@@ -45,6 +45,8 @@ import {
 } from "./services/reflection-service.js";
 import { TIMESERIES_POLICY, TimeSeriesService } from "./services/timeseries/timeseries-service.js";
 import { BackfillRunner } from "./shadow/backfill.js";
+import { wrapEach } from "./telemetry/instrumented.js";
+import { serveMetrics } from "./telemetry/metrics-server.js";
 
 /** What `startGateway` needs; drivers and logger default to the built-in ones. */
 export interface GatewayOptions {
@@ -59,6 +61,8 @@ export interface RunningGateway {
   readonly address: string;
   readonly registry: NamespaceRegistry;
   readonly backends: ReadonlyMap<string, Backend>;
+  /** `host:port` of the Prometheus endpoint; undefined when metrics are off or could not bind. */
+  readonly metricsAddress: string | undefined;
   /** Stops accepting calls, lets in-flight calls finish (up to the grace period), closes backends. */
   close(): Promise<void>;
 }
@@ -80,8 +84,18 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
   const { config } = options;
   const drivers = options.drivers ?? DRIVERS;
   const logger = options.logger ?? createLogger(config.logLevel);
+  // Imported only when on: a gateway without tracing loads nothing of the OpenTelemetry SDK.
+  const tracing = config.tracing.enabled
+    ? (await import("./telemetry/tracing.js")).startTracing(config.tracing, logger)
+    : undefined;
   const backends = await openBackends(config, drivers, logger);
-  const layered = layerBackends(backends, config, logger);
+  // Likewise prom-client is loaded only when metrics are on.
+  const metrics = config.metrics.enabled
+    ? new (await import("./telemetry/metrics.js")).GatewayMetrics(backends, logger)
+    : undefined;
+  // Metrics time each store round trip; the tracing layer goes over the timing one.
+  const instrument = wrapEach(metrics?.instrument, tracing?.traceBackend);
+  const layered = layerBackends(backends, config, logger, instrument);
   const store = await openConfigStore(config, logger);
   const pii = await openPiiRuntime(config);
   // Fields marked encrypt need the keyring: without one, schemas that seal are refused at apply.
@@ -95,6 +109,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
     ),
   });
   await registry.start();
+  metrics?.watch({ registry, store });
   const stopSweeps = startChunkSweeps(layered, () => registry.list());
   const stopRetention = startRetention(() => registry.list(), config.timeseries.retentionIntervalMs, logger);
   const backfills = new BackfillRunner(registry, store, config.shadow, registry.shadows.gatewayId, logger);
@@ -110,13 +125,15 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
   const services = new ServiceSet(
     server,
     [
-      telemetry(),
+      ...(tracing ? [tracing.serverSpans] : []),
+      telemetry(metrics?.requests),
       authenticate(createAuthenticator(config.auth, logger)),
       requireAdmin(config.auth),
       deadline(config, cancelOfCall),
       resolveNamespace(registry),
       authorize(),
       rateLimit(),
+      ...(tracing ? [tracing.callSignals] : []),
     ],
     logger,
   );
@@ -153,12 +170,14 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
     { address, namespaces: registry.list().length, backends: backends.size, maxReceiveBytes: maxReceive },
     "prism gateway listening",
   );
+  const metricsServer = metrics && (await serveMetrics(config.metrics.listen, metrics, logger));
 
   let closing: Promise<void> | undefined;
   return {
     address,
     registry,
     backends,
+    metricsAddress: metricsServer?.address,
     close() {
       closing ??= (async () => {
         health.shutdown();
@@ -169,9 +188,11 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
         // Open tails end with OK at once; async writes still reach their backends.
         const drained = timeseries.shutdown();
         await shutdownServer(server, config.shutdownGraceMs);
+        await metricsServer?.close();
         await drained;
         // Writes acknowledged before the stop still reach their shadows.
         await registry.shadows.stop(config.shutdownGraceMs);
+        await tracing?.shutdown(config.shutdownGraceMs);
         registry.stop();
         await pii.close();
         await store.close();

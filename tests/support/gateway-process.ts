@@ -15,13 +15,19 @@ export interface GatewayProcess {
   child: ChildProcess;
   /** Everything it wrote to stdout and stderr so far. */
   output(): string;
+  /**
+   * `127.0.0.1:port` of its Prometheus endpoint, from its log (the line comes at info level;
+   * metrics listen on a free port unless the test's config says otherwise).
+   */
+  metricsAddress(): Promise<string>;
   /** Sends SIGTERM and resolves with the exit code. */
   stop(signal?: NodeJS.Signals): Promise<number | null>;
 }
 
 /**
  * Starts `gateway/src/main.ts` with `config` (written to a YAML file) on a free loopback port and
- * waits until it says it is listening. `dataDir` is reused when given (for restart tests).
+ * waits until it says it is listening. `dataDir` is reused when given (for restart tests). Its
+ * metrics endpoint takes a free port too (gateways of parallel tests would all want 9464).
  */
 export async function startGatewayProcess(
   config: Record<string, unknown>,
@@ -29,10 +35,36 @@ export async function startGatewayProcess(
 ): Promise<GatewayProcess> {
   const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), "prism-e2e-"));
   const file = join(dataDir, "gateway.yaml");
-  writeFileSync(file, stringify({ listen: { grpc: "127.0.0.1:0" }, dataDir, logLevel: "info", ...config }));
+  const metrics = { listen: "127.0.0.1:0", ...(config.metrics as object | undefined) };
+  writeFileSync(
+    file,
+    stringify({ listen: { grpc: "127.0.0.1:0" }, dataDir, logLevel: "info", ...config, metrics }),
+  );
   const gateway = launchGateway({ args: ["--config", file], ...(options.env && { env: options.env }) });
   const address = await gateway.listening();
-  return { address, dataDir, child: gateway.child, output: gateway.output, stop: gateway.stop };
+  const metricsAddress = () => loggedAddress(gateway.output, "prism metrics listening");
+  return {
+    address,
+    dataDir,
+    child: gateway.child,
+    output: gateway.output,
+    metricsAddress,
+    stop: gateway.stop,
+  };
+}
+
+/** The `address` of the first JSON log line with message `msg`, waiting up to 10 s for it. */
+async function loggedAddress(output: () => string, msg: string): Promise<string> {
+  const deadline = Date.now() + 10_000;
+  for (;;) {
+    for (const line of output().split("\n")) {
+      if (!line.includes(`"msg":"${msg}"`)) continue;
+      const { address } = JSON.parse(line) as { address?: string };
+      if (address) return address;
+    }
+    if (Date.now() > deadline) throw new Error(`gateway never logged "${msg}":\n${output()}`);
+    await new Promise((resolve) => setTimeout(resolve, 25));
+  }
 }
 
 /** Removes a data directory made by `startGatewayProcess`. */

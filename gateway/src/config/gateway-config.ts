@@ -32,6 +32,16 @@ export const gatewayConfigSchema = z.strictObject({
         .optional(),
     })
     .prefault({}),
+  /**
+   * Prometheus metrics: `GET /metrics` on `listen` (`PRISM_METRICS_ADDR` overrides; port 0 picks a
+   * free one). Beyond loopback only with `auth.mode` set, like `listen.grpc`.
+   */
+  metrics: z
+    .strictObject({
+      enabled: z.boolean().default(true),
+      listen: hostPort.default("127.0.0.1:9464"),
+    })
+    .prefault({}),
   /** Where file-based backends and the default config store keep their files. */
   dataDir: z.string().min(1).default(".prism-data"),
   /**
@@ -239,6 +249,21 @@ export const gatewayConfigSchema = z.strictObject({
       promoteMaxMismatchRatio: z.number().min(0).max(1).default(0),
     })
     .prefault({}),
+  /**
+   * OpenTelemetry traces (off by default; while off nothing of the SDK is loaded): a server span
+   * per call and a child span per backend call, exported over OTLP/HTTP (JSON) in batches. A
+   * client's W3C `traceparent` decides for its call; other calls are sampled at samplingRatio.
+   */
+  tracing: z
+    .strictObject({
+      enabled: z.boolean().default(false),
+      /** A collector's OTLP/HTTP traces endpoint. */
+      endpoint: z.url({ protocol: /^https?$/ }).default("http://127.0.0.1:4318/v1/traces"),
+      samplingRatio: z.number().min(0).max(1).default(0.01),
+      /** `service.name` of the exported spans. */
+      serviceName: z.string().min(1).max(256).default("prism-gateway"),
+    })
+    .prefault({}),
   /** Deadline applied when a client sets none. */
   defaultDeadlineMs: z.number().int().min(1).default(30_000),
   /** The longest deadline a call may have, whatever the client asks. */
@@ -253,3 +278,4 @@ export type TimeSeriesSettings = GatewayConfig["timeseries"];
 export type GraphSettings = GatewayConfig["graph"];
 export type ShadowConfigSettings = GatewayConfig["shadow"];
 export type ConfigStoreSettings = GatewayConfig["configStore"];
+export type TracingSettings = GatewayConfig["tracing"];

@@ -56,6 +56,8 @@ export function loadConfig(source: ConfigSource, drivers: readonly BackendDriver
   const env = source.env ?? {};
   const input = structuredClone(raw) as Record<string, unknown>;
   if (env.PRISM_GRPC_ADDR) input.listen = { ...(input.listen as object), grpc: env.PRISM_GRPC_ADDR };
+  if (env.PRISM_METRICS_ADDR)
+    input.metrics = { ...(input.metrics as object), listen: env.PRISM_METRICS_ADDR };
   if (env.PRISM_DATA_DIR) input.dataDir = env.PRISM_DATA_DIR;
   if (env.PRISM_LOG_LEVEL) input.logLevel = env.PRISM_LOG_LEVEL;
 
@@ -136,14 +138,27 @@ function deadlineProblems(config: GatewayConfig): string[] {
   return problems;
 }
 
-/** Serving beyond loopback without authentication would expose every namespace to the network. */
+/**
+ * Serving beyond loopback without authentication would expose every namespace to the network;
+ * the metrics endpoint follows the same rule (it has no authentication of its own).
+ */
 function listenProblems(config: GatewayConfig): string[] {
-  const host = config.listen.grpc.slice(0, config.listen.grpc.lastIndexOf(":")).replace(/^\[|\]$/g, "");
-  if (isLoopback(host) || config.auth.mode !== "none") return [];
-  return [
-    `listen.grpc: ${config.listen.grpc} is not a loopback address; refusing to serve it without authentication (set auth.mode)`,
-  ];
+  if (config.auth.mode !== "none") return [];
+  const problems: string[] = [];
+  if (!isLoopback(hostOf(config.listen.grpc))) {
+    problems.push(
+      `listen.grpc: ${config.listen.grpc} is not a loopback address; refusing to serve it without authentication (set auth.mode)`,
+    );
+  }
+  if (config.metrics.enabled && !isLoopback(hostOf(config.metrics.listen))) {
+    problems.push(
+      `metrics.listen: ${config.metrics.listen} is not a loopback address; refusing to serve metrics on it without authentication (set auth.mode)`,
+    );
+  }
+  return problems;
 }
+
+const hostOf = (hostPort: string) => hostPort.slice(0, hostPort.lastIndexOf(":")).replace(/^\[|\]$/g, "");
 
 export function isLoopback(host: string): boolean {
   if (host === "localhost") return true;

@@ -2,6 +2,7 @@ import { isPrismError, PrismError } from "@prism/core";
 import type { Authenticator } from "../auth/authenticator.js";
 import { ANONYMOUS, type EndHook, type Principal, type RequestContext } from "../context.js";
 import type { NamespaceRegistry, ResolvedNamespace } from "../registry/namespace-registry.js";
+import type { RequestMetrics } from "../telemetry/request-metrics.js";
 import { DeadlineSignals } from "./deadline-signals.js";
 import type { Access, Interceptor, Next } from "./pipeline.js";
 
@@ -190,8 +191,9 @@ export function rateLimit(): Interceptor {
  * Log / trace / metrics, recorded when the call ends. Composed outermost so that calls refused
  * by an earlier step are recorded as well. Failures the server owns (internal, unavailable) are
  * warnings; refusals are debug. Records carry method, namespace, kind and reason — never data.
+ * With `metrics`, each call is counted and timed too (`telemetry/request-metrics.ts`).
  */
-export function telemetry(): Interceptor {
+export function telemetry(metrics?: RequestMetrics): Interceptor {
   return (next, info) => {
     const record: EndHook = (ctx, error) => {
       if (error === undefined) return;
@@ -207,6 +209,18 @@ export function telemetry(): Interceptor {
       if (kind === "Internal" || kind === "Unavailable") ctx.logger.warn(fields, "request failed");
       else ctx.logger.debug(fields, "request rejected");
     };
+    if (metrics) {
+      const calls = metrics.method(info);
+      return (request, ctx) => {
+        const started = performance.now();
+        // One hook (a closure for the start time), not two: a single hook needs no array.
+        ctx.onEnd((ended, error) => {
+          calls.record(ended.namespace?.spec.name ?? "", error, (performance.now() - started) / 1000);
+          record(ended, error);
+        });
+        return next(request, ctx);
+      };
+    }
     return (request, ctx) => {
       ctx.onEnd(record);
       return next(request, ctx);

@@ -11,8 +11,9 @@ export interface LayeredBackend extends Backend {
 /**
  * Wraps each opened backend in its layers, once per backend (namespaces share them): KeyValue
  * becomes `chunked(backend)`, which stores values above the backend's own item limit as chunks
- * staged under a fresh version and reassembles them. Shadow traffic will wrap two of these
- * stacks in a binding.
+ * staged under a fresh version and reassembles them. Shadow traffic wraps two of these
+ * stacks in a binding. `instrument` (metrics, tracing: `telemetry/instrumented.ts`) wraps each
+ * opened backend below every layer, so it sees each call that reaches the store.
  *
  * @example const layered = layerBackends(await openBackends(config, drivers, logger), config, logger);
  */
@@ -20,6 +21,7 @@ export function layerBackends(
   backends: ReadonlyMap<string, Backend>,
   config: Pick<GatewayConfig, "keyvalue" | "maxDeadlineMs">,
   logger: Logger,
+  instrument?: (backend: Backend) => Backend,
 ): Map<string, LayeredBackend> {
   const { keyvalue: settings } = config;
   const onError = (error: unknown, namespace: string) =>
@@ -28,7 +30,8 @@ export function layerBackends(
       "chunk cleanup failed; unreferenced chunks remain until the next sweep",
     );
   const layered = new Map<string, LayeredBackend>();
-  for (const [name, backend] of backends) {
+  for (const [name, opened] of backends) {
+    const backend = instrument ? instrument(opened) : opened;
     const raw = backend.keyvalue;
     layered.set(name, {
       name: backend.name,

@@ -29,11 +29,19 @@ export interface GatewaySetup {
 }
 
 /** Environment variables that would override the bench's config in the gateway. */
-const OVERRIDES = ["PRISM_CONFIG", "PRISM_GRPC_ADDR", "PRISM_DATA_DIR", "PRISM_LOG_LEVEL"];
+const OVERRIDES = [
+  "PRISM_CONFIG",
+  "PRISM_GRPC_ADDR",
+  "PRISM_METRICS_ADDR",
+  "PRISM_DATA_DIR",
+  "PRISM_LOG_LEVEL",
+];
 
 /**
  * Starts the real gateway (`gateway/src/main.ts --config <tmp>.yaml`) as a separate process on a
  * free loopback port, logging at warn, with a temporary data directory that `stop()` deletes.
+ * Metrics are on (as by default) on a free port; `PRISM_BENCH_METRICS=off` turns them off, to
+ * measure what they cost.
  *
  * @example const gateway = await startGatewayProcess({ backends: { mem: { type: "memory" } }, namespaces: { "bench-kv": "mem" } })
  */
@@ -51,6 +59,11 @@ export async function startGatewayProcess(setup: GatewaySetup): Promise<ChildSer
         : { name, pattern: "keyvalue", ...spec },
     ),
     ...setup.config,
+    metrics: {
+      listen: "127.0.0.1:0",
+      ...(process.env.PRISM_BENCH_METRICS === "off" && { enabled: false }),
+      ...(setup.config?.metrics as object | undefined),
+    },
   };
   // JSON is YAML: no YAML writer needed.
   const file = join(dir, "gateway.yaml");
