@@ -30,7 +30,10 @@ export interface ShadowWriteCounters {
  * @example queue.offer(id, bytes, (signal) => shadow.put(ns, id, items, { signal }).then(() => {}))
  */
 export class ShadowQueue {
-  private readonly lanes = new Map<string, ShadowTask[]>();
+  private readonly lanes = new Map<string, { task: ShadowTask; bytes: number }[]>();
+  /** Running tasks' controllers and when each times out: one watchdog timer, not one per task. */
+  private readonly deadlines = new Map<AbortController, number>();
+  private watchdog: NodeJS.Timeout | undefined;
   /** Lanes with work and no task running, in arrival order. */
   private readonly ready: string[] = [];
   private running = 0;
@@ -65,19 +68,12 @@ export class ShadowQueue {
     }
     this.tasks++;
     this.bytes += bytes;
-    const sized: ShadowTask = async (signal) => {
-      try {
-        await task(signal);
-      } finally {
-        this.bytes -= bytes;
-      }
-    };
     const waiting = this.lanes.get(lane);
     if (waiting) {
-      waiting.push(sized);
+      waiting.push({ task, bytes });
       return true;
     }
-    this.lanes.set(lane, [sized]);
+    this.lanes.set(lane, [{ task, bytes }]);
     this.ready.push(lane);
     this.pump();
     return true;
@@ -103,6 +99,28 @@ export class ShadowQueue {
     this.closed = true;
   }
 
+  /** Times `controller` out after `timeoutMs` (to within a tenth of it). */
+  private arm(controller: AbortController): void {
+    const { timeoutMs } = this.options;
+    this.deadlines.set(controller, performance.now() + timeoutMs);
+    if (this.watchdog) return;
+    this.watchdog = setInterval(
+      () => {
+        const now = performance.now();
+        for (const [running, at] of this.deadlines) {
+          if (at > now) continue;
+          this.deadlines.delete(running);
+          running.abort(new DOMException("the shadow write timed out", "TimeoutError"));
+        }
+        if (this.deadlines.size > 0) return;
+        clearInterval(this.watchdog);
+        this.watchdog = undefined;
+      },
+      Math.max(5, timeoutMs / 10),
+    );
+    this.watchdog.unref();
+  }
+
   private pump(): void {
     while (this.running < this.options.concurrency && this.ready.length > 0) {
       const lane = this.ready.shift()!;
@@ -114,14 +132,19 @@ export class ShadowQueue {
   private async runLane(lane: string): Promise<void> {
     const waiting = this.lanes.get(lane)!;
     while (waiting.length > 0) {
-      const task = waiting[0]!;
+      const { task, bytes } = waiting[0]!;
+      const controller = new AbortController();
+      this.arm(controller);
       try {
-        await task(AbortSignal.timeout(this.options.timeoutMs));
+        await task(controller.signal);
         this.counters.writesOk++;
       } catch (error) {
         this.counters.writesFailed++;
         this.counters.lastProblemAt = Date.now();
         this.onFailure(error);
+      } finally {
+        this.deadlines.delete(controller);
+        this.bytes -= bytes;
       }
       waiting.shift();
       this.tasks--;
