@@ -4,6 +4,7 @@ import type { NamespaceSpec } from "../config/namespace-spec.js";
 import type { ResolvedNamespace } from "../registry/namespace-registry.js";
 import type { BackfillRunner } from "./backfill.js";
 import { type PublishedShadowStats, STATS_KIND } from "./shadow-runtime.js";
+import { zeroCounters } from "./shadow-state.js";
 import type { VerifyProgress } from "./verify.js";
 
 /** The config-store state kind holding each namespace's last verification. */
@@ -30,19 +31,7 @@ export async function shadowTotals(
       (stats) =>
         stats.primary === spec.backend && stats.shadow === spec.shadow?.backend && now - stats.at < STALE_MS,
     );
-  const totals: Totals = {
-    writesOk: 0,
-    writesFailed: 0,
-    writesDropped: 0,
-    lastProblemAt: 0,
-    readsMatched: 0,
-    readsMismatched: 0,
-    lastMismatchAt: 0,
-    readsSkipped: 0,
-    readsServedByShadow: 0,
-    readsFellBack: 0,
-    queueDepth: 0,
-  };
+  const totals: Totals = { ...zeroCounters(), queueDepth: 0 };
   for (const { counters } of gateways) {
     for (const name of Object.keys(totals) as (keyof Totals)[]) {
       totals[name] =

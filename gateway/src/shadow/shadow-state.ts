@@ -41,13 +41,9 @@ export const DEFAULT_SHADOW_SETTINGS: ShadowSettings = {
 
 const RECENT_MISMATCHES = 20;
 
-/**
- * One namespace's shadow traffic on this gateway: its dual-write queue, its sampling and read
- * comparisons, and its counters. Kept across registry reloads while the namespace keeps the same
- * primary and shadow (a mode or sample-rate change keeps the queue and counters).
- */
-export class ShadowState {
-  readonly counters: ShadowCounters = {
+/** Counters at zero: a new namespace state, or the start of a sum over gateways. */
+export function zeroCounters(): ShadowCounters {
+  return {
     writesOk: 0,
     writesFailed: 0,
     writesDropped: 0,
@@ -59,6 +55,15 @@ export class ShadowState {
     readsServedByShadow: 0,
     readsFellBack: 0,
   };
+}
+
+/**
+ * One namespace's shadow traffic on this gateway: its dual-write queue, its sampling and read
+ * comparisons, and its counters. Kept across registry reloads while the namespace keeps the same
+ * primary and shadow (a mode or sample-rate change keeps the queue and counters).
+ */
+export class ShadowState {
+  readonly counters: ShadowCounters = zeroCounters();
   readonly queue: ShadowQueue;
   readonly recent: ShadowMismatch[] = [];
   private comparing = 0;
