@@ -31,7 +31,7 @@ export interface PublishedShadowStats {
  * The shadow traffic of one gateway: a `ShadowState` per namespace with a shadow, kept across
  * registry reloads while its primary and shadow stay the same, and published to the config store
  * every `statsIntervalMs` so any gateway can answer GetShadowStatus for all of them. A state whose
- * namespace stopped shadowing (or was promoted: the pair swapped) is closed and drains in the
+ * namespace stopped shadowing (or was promoted: the pair swapped) keeps draining in the
  * background, so writes acknowledged before the change still reach their shadow.
  *
  * @example const state = runtime.stateFor(spec, version)
@@ -137,7 +137,7 @@ export class ShadowRuntime {
         namespaceVersion: version,
         primary: state.primary,
         shadow: state.shadow,
-        counters: { ...state.counters, queueDepth: state.queue.depth },
+        counters: { ...state.counters, queueDepth: state.queue.depth + this.retiringDepth(name) },
         recent: [...state.recent],
         at: Date.now(),
       };
@@ -153,6 +153,13 @@ export class ShadowRuntime {
     }
   }
 
+  /** Writes still draining to a namespace's previous pair (after a promotion or rollback). */
+  private retiringDepth(namespace: string): number {
+    let depth = 0;
+    for (const state of this.retiring) if (state.namespace === namespace) depth += state.queue.depth;
+    return depth;
+  }
+
   /** Deletes counters no gateway has published for a while (stopped gateways, old namespaces). */
   private async sweepStale(): Promise<void> {
     try {
@@ -165,8 +172,12 @@ export class ShadowRuntime {
     }
   }
 
+  /**
+   * The namespace moved on (promoted, rolled back, stopped). The queue stays open: a write that
+   * resolved the old binding before the reload still offers its mirror here after it, and closing
+   * would drop that acknowledged write's copy.
+   */
   private retire(state: ShadowState): void {
-    state.queue.close();
     this.retiring.add(state);
     void state.queue.drain(this.settings.timeoutMs * 4).then(() => this.retiring.delete(state));
   }
