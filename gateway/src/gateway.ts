@@ -7,11 +7,13 @@ import { AdminService as AdminServiceDesc } from "@prism/proto/prism/admin/v1/ad
 import { GraphService as GraphServiceDesc } from "@prism/proto/prism/graph/v1/graph";
 import { KeyValueService as KeyValueServiceDesc } from "@prism/proto/prism/keyvalue/v1/keyvalue";
 import { TimeSeriesService as TimeSeriesServiceDesc } from "@prism/proto/prism/timeseries/v1/timeseries";
+import { serveAdminUi } from "./admin-ui.js";
 import { requireAdmin } from "./auth/admin-access.js";
 import { createAuthenticator } from "./auth/authenticator.js";
 import { serverCredentials } from "./auth/tls.js";
 import { openConfigStore } from "./config/config-store.js";
 import type { GatewayConfig } from "./config/gateway-config.js";
+import { adminEnabled } from "./config/load-config.js";
 import { receiveLimit } from "./config/namespace-rules.js";
 import { DRIVERS } from "./drivers.js";
 import { widenFlowControlWindows } from "./grpc/flow-control.js";
@@ -34,6 +36,7 @@ import { startRetention } from "./registry/retention.js";
 import { PiiAdmin } from "./services/admin-pii.js";
 import { AdminService } from "./services/admin-service.js";
 import { ShadowAdmin } from "./services/admin-shadow.js";
+import { trafficHandlers } from "./services/admin-traffic.js";
 import { GRAPH_POLICY, GraphService } from "./services/graph/graph-service.js";
 import { HealthService } from "./services/health-service.js";
 import { KEYVALUE_POLICY, KeyValueService } from "./services/keyvalue/keyvalue-service.js";
@@ -63,6 +66,8 @@ export interface RunningGateway {
   readonly backends: ReadonlyMap<string, Backend>;
   /** `host:port` of the Prometheus endpoint; undefined when metrics are off or could not bind. */
   readonly metricsAddress: string | undefined;
+  /** `host:port` of the admin web UI; undefined when it is off or could not bind. */
+  readonly adminAddress: string | undefined;
   /** Stops accepting calls, lets in-flight calls finish (up to the grace period), closes backends. */
   close(): Promise<void>;
 }
@@ -148,6 +153,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
       new AdminService(registry, backends, config.auth),
       piiAdmin.handlers(),
       new ShadowAdmin(registry, store, backfills, config.shadow).handlers(),
+      trafficHandlers(metrics?.requests),
     ),
   );
   const health = new HealthService([...services.serviceNames, Health.typeName]);
@@ -171,6 +177,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
     "prism gateway listening",
   );
   const metricsServer = metrics && (await serveMetrics(config.metrics.listen, metrics, logger));
+  const adminUi = adminEnabled(config) ? await serveAdminUi(config, address, logger) : undefined;
 
   let closing: Promise<void> | undefined;
   return {
@@ -178,9 +185,11 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
     registry,
     backends,
     metricsAddress: metricsServer?.address,
+    adminAddress: adminUi?.address,
     close() {
       closing ??= (async () => {
         health.shutdown();
+        await adminUi?.close();
         await stopSweeps();
         await stopRetention();
         // A running backfill keeps its checkpoint; another gateway (or this one restarted) resumes it.

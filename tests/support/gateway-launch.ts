@@ -28,7 +28,12 @@ export interface LaunchedGateway {
 export function launchGateway(
   options: { args?: readonly string[]; env?: Record<string, string | undefined> } = {},
 ): LaunchedGateway {
-  const env: Record<string, string | undefined> = { ...process.env, ...options.env };
+  // The admin UI takes a free port (gateways of parallel tests would all want 8981).
+  const env: Record<string, string | undefined> = {
+    PRISM_ADMIN_ADDR: "127.0.0.1:0",
+    ...process.env,
+    ...options.env,
+  };
   for (const [name, value] of Object.entries(env)) if (value === undefined) delete env[name];
   // Its own process group: `tsx` runs the gateway in a child node process, and a SIGKILL of the
   // tsx process alone would leave that gateway running (a crash test would then crash nothing).

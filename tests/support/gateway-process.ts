@@ -20,6 +20,8 @@ export interface GatewayProcess {
    * metrics listen on a free port unless the test's config says otherwise).
    */
   metricsAddress(): Promise<string>;
+  /** `127.0.0.1:port` of its admin web UI, from its log (a free port unless the config sets one). */
+  adminAddress(): Promise<string>;
   /** Sends SIGTERM and resolves with the exit code. */
   stop(signal?: NodeJS.Signals): Promise<number | null>;
 }
@@ -49,6 +51,7 @@ export async function startGatewayProcess(
     child: gateway.child,
     output: gateway.output,
     metricsAddress,
+    adminAddress: () => loggedAddress(gateway.output, "prism admin UI listening"),
     stop: gateway.stop,
   };
 }

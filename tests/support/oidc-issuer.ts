@@ -9,6 +9,8 @@
  *   (S256, required) and refresh tokens. Its redirect URIs are `http://127.0.0.1/callback` and
  *   `http://localhost/callback`; being a native client, any port is accepted (RFC 8252 §7.3).
  *   Refresh tokens need the `offline_access` scope (and `prompt=consent` in the code flow).
+ * - A second public client, `prism-admin` (the admin web UI): authorization code with PKCE,
+ *   redirecting to `http://127.0.0.1:ANY/auth/callback`.
  * - Access tokens are JWTs (RS256) for the resource `urn:prism:gateway` — the default resource, so
  *   clients need not ask for it — with `aud: "prism"` and a `groups` claim. `accessTokenTTL`
  *   (seconds, default 300) makes them short-lived for refresh tests.
@@ -46,6 +48,8 @@ export const TEST_USERS: Readonly<Record<string, readonly string[]>> = {
 };
 
 export const TEST_CLIENT_ID = "prismctl";
+/** The admin web UI's client (`admin.oidc.clientId`): redirects to `http://127.0.0.1:ANY/auth/callback`. */
+export const TEST_ADMIN_CLIENT_ID = "prism-admin";
 export const TEST_AUDIENCE = "prism";
 export const TEST_RESOURCE = "urn:prism:gateway";
 export const TEST_GROUPS_CLAIM = "groups";
@@ -142,6 +146,16 @@ export async function startTestIssuer(options: TestIssuerOptions = {}): Promise<
         grant_types: ["authorization_code", "refresh_token", "urn:ietf:params:oauth:grant-type:device_code"],
         response_types: ["code"],
         redirect_uris: ["http://127.0.0.1/callback", "http://localhost/callback"],
+      },
+      {
+        // The admin web UI's login: a public client with PKCE on a loopback port of any number.
+        client_id: TEST_ADMIN_CLIENT_ID,
+        client_name: "prism admin UI",
+        application_type: "native",
+        token_endpoint_auth_method: "none",
+        grant_types: ["authorization_code"],
+        response_types: ["code"],
+        redirect_uris: ["http://127.0.0.1/auth/callback", "http://localhost/auth/callback"],
       },
     ],
     jwks: { keys: [{ ...signing.jwk, kid, alg: "RS256", use: "sig" } as never] },

@@ -42,6 +42,41 @@ export const gatewayConfigSchema = z.strictObject({
       listen: hostPort.default("127.0.0.1:9464"),
     })
     .prefault({}),
+  /**
+   * The admin web UI (`admin/`, ADR-0024): served on `listen` (`PRISM_ADMIN_ADDR` overrides; port 0
+   * picks a free one); it talks to this gateway's AdminService over gRPC. On by default with
+   * `auth.mode: none` (loopback only); with `oidc` it signs operators in (authorization code + PKCE)
+   * as `admin.oidc.clientId` at `auth.oidc.issuer`, and may then listen beyond loopback. Not served
+   * with `mtls` (browsers hold no gateway client certificate).
+   */
+  admin: z
+    .strictObject({
+      /** Default: on with auth.mode none, or oidc with admin.oidc set; off otherwise. */
+      enabled: z.boolean().optional(),
+      listen: hostPort.default("127.0.0.1:8981"),
+      oidc: z
+        .strictObject({
+          /** The UI's client at the issuer; its redirect URI is `<public url>/auth/callback`. */
+          clientId: z.string().min(1).max(500),
+          /** For a confidential client: `env:NAME` or `file:/path` (never the secret itself). */
+          clientSecret: z
+            .string()
+            .regex(/^(env:[A-Za-z_][A-Za-z0-9_]*|file:\S.*)$/, "must be env:NAME or file:/path")
+            .optional(),
+          scopes: z
+            .array(z.string().regex(/^[\x21-\x7e]{1,100}$/))
+            .max(20)
+            .default(["openid"]),
+          /** The URL browsers reach the UI at (behind a proxy); default `http://<listen>`. */
+          publicUrl: z.string().max(2048).url().optional(),
+        })
+        .optional(),
+      /** The CA that signed the gateway's certificate, when `tls` is set (default: tls.certFile itself). */
+      gatewayCaFile: z.string().min(1).optional(),
+      /** How long a signed-in session lasts without use. */
+      sessionIdleMs: z.number().int().min(60_000).max(86_400_000).default(3_600_000),
+    })
+    .prefault({}),
   /** Where file-based backends and the default config store keep their files. */
   dataDir: z.string().min(1).default(".prism-data"),
   /**

@@ -3,7 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { DRIVERS } from "../drivers.js";
-import { ConfigError, loadConfig } from "./load-config.js";
+import { adminEnabled, ConfigError, loadConfig } from "./load-config.js";
 
 function configFile(yaml: string): string {
   const file = join(mkdtempSync(join(tmpdir(), "prism-config-")), "gateway.yaml");
@@ -82,5 +82,42 @@ namespaces:
 
   it("names the file when YAML does not parse", () => {
     expect(problemsOf("backends: [unclosed")[0]).toMatch(/gateway\.yaml: /);
+  });
+});
+
+describe("admin UI config", () => {
+  const base = "backends: { mem: { type: memory } }\n";
+  const oidc =
+    "auth: { mode: oidc, oidc: { issuer: 'https://id.example.com', audience: prism }, adminGroups: [ops] }\n";
+  const enabledIn = (yaml: string, env: Record<string, string> = {}) =>
+    adminEnabled(loadConfig({ file: configFile(yaml), env }, DRIVERS));
+
+  it("serves on 127.0.0.1:8981 by default with auth off, PRISM_ADMIN_ADDR overriding", () => {
+    expect(loadConfig({ file: configFile(base) }, DRIVERS).admin.listen).toBe("127.0.0.1:8981");
+    expect(enabledIn(base)).toBe(true);
+    expect(
+      loadConfig({ file: configFile(base), env: { PRISM_ADMIN_ADDR: "127.0.0.1:0" } }, DRIVERS).admin.listen,
+    ).toBe("127.0.0.1:0");
+  });
+
+  it("refuses a non-loopback UI without sign-in, and sign-in it cannot do", () => {
+    expect(problemsOf(`${base}admin: { listen: "0.0.0.0:8981" }\n`)).toEqual([
+      "admin.listen: 0.0.0.0:8981 is not a loopback address; refusing to serve the admin UI on it without authentication (set auth.mode oidc)",
+    ]);
+    expect(problemsOf(`${base}admin: { listen: "0.0.0.0:8981", enabled: false }\n`)).toEqual([]);
+    expect(problemsOf(`${base}${oidc}admin: { enabled: true }\n`)).toEqual([
+      "admin.oidc: required with auth.mode oidc (the UI's client id at the issuer)",
+    ]);
+    expect(problemsOf(`${base}${oidc}admin: { listen: "0.0.0.0:8981", oidc: { clientId: ui } }\n`)).toEqual(
+      [],
+    );
+    expect(problemsOf(`${base}${oidc}admin: { oidc: { clientId: ui, clientSecret: hunter2 } }\n`)).toEqual([
+      "admin.oidc.clientSecret: must be env:NAME or file:/path",
+    ]);
+  });
+
+  it("is off by default where it could not sign operators in", () => {
+    expect(enabledIn(`${base}${oidc}`)).toBe(false);
+    expect(enabledIn(`${base}${oidc}admin: { oidc: { clientId: ui } }\n`)).toBe(true);
   });
 });

@@ -58,6 +58,7 @@ export function loadConfig(source: ConfigSource, drivers: readonly BackendDriver
   if (env.PRISM_GRPC_ADDR) input.listen = { ...(input.listen as object), grpc: env.PRISM_GRPC_ADDR };
   if (env.PRISM_METRICS_ADDR)
     input.metrics = { ...(input.metrics as object), listen: env.PRISM_METRICS_ADDR };
+  if (env.PRISM_ADMIN_ADDR) input.admin = { ...(input.admin as object), listen: env.PRISM_ADMIN_ADDR };
   if (env.PRISM_DATA_DIR) input.dataDir = env.PRISM_DATA_DIR;
   if (env.PRISM_LOG_LEVEL) input.logLevel = env.PRISM_LOG_LEVEL;
 
@@ -70,6 +71,7 @@ export function loadConfig(source: ConfigSource, drivers: readonly BackendDriver
     ...listenProblems(config),
     ...authProblems(config),
     ...deadlineProblems(config),
+    ...adminProblems(config),
   ];
   const names = new Set<string>();
   config.namespaces.forEach((spec, i) => {
@@ -156,6 +158,36 @@ function listenProblems(config: GatewayConfig): string[] {
     );
   }
   return problems;
+}
+
+/**
+ * The admin UI needs a way to sign operators in before it may listen beyond loopback, and a
+ * login it can perform: OIDC (browsers hold no gateway client certificate for mtls).
+ */
+function adminProblems(config: GatewayConfig): string[] {
+  const { admin, auth } = config;
+  if (admin.enabled === false) return [];
+  const problems: string[] = [];
+  if (admin.enabled && auth.mode === "mtls") {
+    problems.push(
+      "admin.enabled: the admin web UI signs operators in with OIDC; not served with auth.mode mtls",
+    );
+  }
+  if (admin.enabled && auth.mode === "oidc" && !admin.oidc) {
+    problems.push("admin.oidc: required with auth.mode oidc (the UI's client id at the issuer)");
+  }
+  if (adminEnabled(config) && auth.mode === "none" && !isLoopback(hostOf(admin.listen))) {
+    problems.push(
+      `admin.listen: ${admin.listen} is not a loopback address; refusing to serve the admin UI on it without authentication (set auth.mode oidc)`,
+    );
+  }
+  return problems;
+}
+
+/** Whether the gateway serves the admin UI: `admin.enabled`, or by default when it can sign operators in. */
+export function adminEnabled(config: Pick<GatewayConfig, "admin" | "auth">): boolean {
+  const { admin, auth } = config;
+  return admin.enabled ?? (auth.mode === "none" || (auth.mode === "oidc" && admin.oidc !== undefined));
 }
 
 const hostOf = (hostPort: string) => hostPort.slice(0, hostPort.lastIndexOf(":")).replace(/^\[|\]$/g, "");

@@ -49,15 +49,12 @@ export function toGrpcStatus(error: unknown): Partial<StatusObject> {
       }),
     ),
   ];
-  if (prismError.field) {
-    details.push(
-      anyPack(
-        BadRequestSchema,
-        create(BadRequestSchema, {
-          fieldViolations: [{ field: prismError.field, description: prismError.message }],
-        }),
-      ),
-    );
+  const violations = [
+    ...(prismError.field ? [{ field: prismError.field, description: prismError.message }] : []),
+    ...prismError.violations,
+  ];
+  if (violations.length > 0) {
+    details.push(anyPack(BadRequestSchema, create(BadRequestSchema, { fieldViolations: violations })));
   }
   const metadata = new Metadata();
   const status = create(StatusSchema, { code, message: prismError.message, details });

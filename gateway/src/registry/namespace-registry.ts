@@ -1,5 +1,11 @@
 import { randomBytes } from "node:crypto";
-import { type Backend, type BackendDriver, PrismError, type TsNamespaceSettings } from "@prism/core";
+import {
+  type Backend,
+  type BackendDriver,
+  type FieldViolation,
+  PrismError,
+  type TsNamespaceSettings,
+} from "@prism/core";
 import type { ConfigStore, StoredNamespace } from "../config/config-store.js";
 import type { GatewayConfig } from "../config/gateway-config.js";
 import { namespaceProblems, referenceProblems } from "../config/namespace-rules.js";
@@ -275,6 +281,7 @@ export class NamespaceRegistry {
     if (!parsed.success || problems.length > 0) {
       throw new PrismError("InvalidArgument", `invalid namespace: ${problems.join("; ")}`, {
         reason: "INVALID_NAMESPACE",
+        violations: problems.map(violationOf),
       });
     }
     return parsed.data;
@@ -348,4 +355,13 @@ export function timeSeriesSettings(
     acceptPastMs: ms(spec.accept_window?.past ?? defaults.defaultAcceptPast),
     acceptFutureMs: ms(spec.accept_window?.future ?? defaults.defaultAcceptFuture),
   });
+}
+
+/** A `path: message` problem line as a field violation (`(root)` and unprefixed lines stay whole). */
+function violationOf(problem: string): FieldViolation {
+  const at = problem.indexOf(": ");
+  const field = at > 0 ? problem.slice(0, at) : "";
+  return /^[\w.()[\]-]+$/.test(field)
+    ? { field, description: problem.slice(at + 2) }
+    : { field: "(root)", description: problem };
 }

@@ -7,6 +7,7 @@ import {
   ShadowMode,
 } from "@prism/proto/prism/admin/v1/admin";
 import { Pattern } from "@prism/proto/prism/options/v1/options";
+import { stringify as stringifyYaml } from "yaml";
 import { parseDuration } from "../config/namespace-spec.js";
 import type { ResolvedNamespace } from "../registry/namespace-registry.js";
 
@@ -45,6 +46,7 @@ export function namespaceToMessage(namespace: ResolvedNamespace): Namespace {
     version: BigInt(namespace.version),
     ...(namespace.updatedAt > 0 && { updateTime: timestampFromMs(namespace.updatedAt) }),
     source: namespace.source === "config" ? NamespaceSource.CONFIG : NamespaceSource.STORE,
+    yaml: stringifyYaml(spec),
   });
 }
 

@@ -21,6 +21,17 @@ class CallSeries {
   readonly errors = new Map<string, Float64Array>();
 }
 
+/** One namespace's calls since the gateway started, every method summed. */
+export interface NamespaceTotals {
+  namespace: string;
+  requests: number;
+  /** Failed calls by gRPC code name. */
+  errorsByCode: Record<string, number>;
+  /** Calls per latency bucket (`LATENCY_BUCKETS`, then +Inf), not cumulative. */
+  latencyBuckets: number[];
+  latencySum: number;
+}
+
 /** How a method's calls are recorded: obtained once per method when the pipeline is composed. */
 export interface MethodCalls {
   /**
@@ -140,6 +151,41 @@ export class RequestMetrics {
     byCode[code]!++;
     if (reason === "RATE_LIMITED")
       this.rateLimited.set(namespace, (this.rateLimited.get(namespace) ?? 0) + 1);
+  }
+
+  /**
+   * Calls so far per namespace, every method summed (GetTraffic: the admin UI's charts take
+   * differences between two answers). `only` limits the namespaces; empty = all with calls.
+   */
+  traffic(only: ReadonlySet<string>): NamespaceTotals[] {
+    const totals = new Map<string, NamespaceTotals>();
+    for (const byNamespace of this.methods.values()) {
+      for (const [namespace, series] of byNamespace) {
+        if (only.size > 0 && !only.has(namespace)) continue;
+        let total = totals.get(namespace);
+        if (total === undefined) {
+          total = {
+            namespace,
+            requests: 0,
+            errorsByCode: {},
+            latencyBuckets: new Array<number>(series.latency.counts.length).fill(0),
+            latencySum: 0,
+          };
+          totals.set(namespace, total);
+        }
+        for (let code = 0; code < CODES; code++) {
+          const calls = series.byCode[code]!;
+          total.requests += calls;
+          if (code !== GrpcCode.OK && calls > 0)
+            total.errorsByCode[CODE_NAMES[code]!] = (total.errorsByCode[CODE_NAMES[code]!] ?? 0) + calls;
+        }
+        series.latency.counts.forEach((count, i) => {
+          total.latencyBuckets[i]! += count;
+        });
+        total.latencySum += series.latency.sum;
+      }
+    }
+    return [...totals.values()].sort((a, b) => a.namespace.localeCompare(b.namespace));
   }
 
   private samples(

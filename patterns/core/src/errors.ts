@@ -34,6 +34,17 @@ export interface PrismErrorOptions {
   metadata?: Record<string, string>;
   /** The request field at fault, for InvalidArgument. */
   field?: string;
+  /**
+   * Every problem found, each with its field (a dotted path, e.g. `shadow.mode`), for an
+   * InvalidArgument that lists several: sent as google.rpc.BadRequest field violations.
+   */
+  violations?: readonly FieldViolation[];
+}
+
+/** One problem with one field of a request. */
+export interface FieldViolation {
+  field: string;
+  description: string;
 }
 
 /**
@@ -48,6 +59,7 @@ export class PrismError extends Error {
   readonly reason: Reason;
   readonly metadata: Record<string, string>;
   readonly field: string | undefined;
+  readonly violations: readonly FieldViolation[];
 
   constructor(kind: ErrorKind, message: string, options: PrismErrorOptions = {}) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
@@ -55,6 +67,7 @@ export class PrismError extends Error {
     this.reason = options.reason ?? DEFAULT_REASON[kind];
     this.metadata = options.metadata ?? {};
     this.field = options.field;
+    this.violations = options.violations ?? [];
   }
 }
 

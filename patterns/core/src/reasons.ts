@@ -114,6 +114,12 @@ export const REASONS = {
     meaning: "An applied namespace grants access the applier does not hold; metadata names the entry.",
   },
 
+  // Operations.
+  METRICS_DISABLED: {
+    kind: "FailedPrecondition",
+    meaning: "GetTraffic reads the gateway's request metrics; set metrics.enabled.",
+  },
+
   // Shadow traffic and backfill.
   SHADOW_NOT_CONFIGURED: {
     kind: "FailedPrecondition",

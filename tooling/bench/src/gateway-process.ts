@@ -33,6 +33,7 @@ const OVERRIDES = [
   "PRISM_CONFIG",
   "PRISM_GRPC_ADDR",
   "PRISM_METRICS_ADDR",
+  "PRISM_ADMIN_ADDR",
   "PRISM_DATA_DIR",
   "PRISM_LOG_LEVEL",
 ];
@@ -59,6 +60,8 @@ export async function startGatewayProcess(setup: GatewaySetup): Promise<ChildSer
         : { name, pattern: "keyvalue", ...spec },
     ),
     ...setup.config,
+    // No browser watches a bench: the UI would only take a port (it costs calls nothing).
+    admin: { enabled: false },
     metrics: {
       listen: "127.0.0.1:0",
       ...(process.env.PRISM_BENCH_METRICS === "off" && { enabled: false }),
