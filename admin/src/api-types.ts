@@ -123,9 +123,13 @@ export interface TrafficTick {
   points: Record<string, TrafficPoint>;
 }
 
-/** GET /api/shadow/:namespace — the namespace's migration, summed over every gateway. */
+/**
+ * GET /api/shadow/:namespace — the namespace's migration, summed over every gateway; without a
+ * shadow, `shadow` is absent and the counters are zero (the newest backfill, if any, still shows).
+ */
 export interface ShadowView {
   namespace: string;
+  pattern: Pattern;
   primary: string;
   shadow?: { backend: string; mode: ShadowModeName; sampleRate: number };
   generation: number;

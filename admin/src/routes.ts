@@ -1,5 +1,5 @@
 import { timestampFromDate } from "@bufbuild/protobuf/wkt";
-import type { PromiseClient } from "@prism/proto/grpc";
+import { errorDetails, type PromiseClient } from "@prism/proto/grpc";
 import type { AdminService } from "@prism/proto/prism/admin/v1/admin";
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import { fromGrpcError, HttpError } from "./api-error.js";
@@ -150,8 +150,18 @@ export function registerRoutes(app: FastifyInstance, admin: Admin, guard: Guard,
     route(false, async () => feed.snapshot()),
   );
 
-  const shadowStatus = async (namespace: string, call: Call): Promise<ShadowView> =>
-    shadowView(namespace, await admin.getShadowStatus({ namespace }, call));
+  /** The migration view; a namespace without a shadow is a view without `shadow`, not an error. */
+  const shadowStatus = async (name: string, call: Call): Promise<ShadowView> => {
+    const [{ namespace }, status] = await Promise.all([
+      admin.getNamespace({ name }, call),
+      admin.getShadowStatus({ namespace: name }, call).catch((error: unknown) => {
+        if (errorDetails(error).reason === "SHADOW_NOT_CONFIGURED") return undefined;
+        throw error;
+      }),
+    ]);
+    if (!namespace) throw HttpError.of(404, "NOT_FOUND", "no such namespace");
+    return shadowView(namespace, status);
+  };
   app.get(
     "/api/shadow/:namespace",
     route(false, (request, call) => shadowStatus(param(request, "namespace", NAME), call)),

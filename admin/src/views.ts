@@ -131,12 +131,26 @@ export function backfillView(job: BackfillJob): BackfillView {
   };
 }
 
-export function shadowView(namespace: string, status: GetShadowStatusResponse): ShadowView {
+export function shadowView(namespace: Namespace, status: GetShadowStatusResponse | undefined): ShadowView {
+  if (!status) {
+    return {
+      namespace: namespace.name,
+      pattern: PATTERNS[namespace.pattern] ?? "keyvalue",
+      primary: namespace.backend,
+      generation: Number(namespace.version),
+      writes: { ok: 0, failed: 0, dropped: 0 },
+      queueDepth: 0,
+      reads: { match: 0, mismatch: 0, failed: 0 },
+      mismatches: [],
+      gateways: 0,
+    };
+  }
   const totals = status.totals;
   const matched = Number(totals?.readsMatched ?? status.readsMatched);
   const mismatched = Number(totals?.readsMismatched ?? status.readsMismatched);
   return {
-    namespace,
+    namespace: namespace.name,
+    pattern: PATTERNS[namespace.pattern] ?? "keyvalue",
     primary: status.primaryBackend,
     ...(status.shadow && {
       shadow: {

@@ -192,6 +192,9 @@ describe("a migration from the API", () => {
     for (let i = 0; i < 200; i++) {
       await kv.put({ namespace: "orders", id: `m-${i}`, items: [{ key: b(""), value: b(`value ${i}`) }] });
     }
+    const before = await web.json<ShadowView>("GET", "/api/shadow/orders");
+    expect(before.body).toMatchObject({ primary: "mem", pattern: "keyvalue", writes: { ok: 0 } });
+    expect(before.body.shadow).toBeUndefined();
     const started = await web.json<ShadowView>("POST", "/api/shadow/orders/start", {
       backend: "local",
       mode: "dual-write",
@@ -223,6 +226,9 @@ describe("a migration from the API", () => {
     expect(Buffer.from(value.items[0]!.value).toString()).toBe("value 199");
     const rolledBack = await web.json<ShadowView>("POST", "/api/shadow/orders/rollback", { force: true });
     expect(rolledBack.body.primary).toBe("mem");
+    const stopped = await web.json<ShadowView>("POST", "/api/shadow/orders/stop", {});
+    expect(stopped.status).toBe(200);
+    expect(stopped.body.shadow).toBeUndefined();
     kv.close();
   });
 });

@@ -26,4 +26,4 @@ export {
   startServer,
   stopServer,
 } from "./stack.js";
-export { grpcurlBinary } from "./tools.js";
+export { chromiumBinary, grpcurlBinary } from "./tools.js";

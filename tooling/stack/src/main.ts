@@ -5,7 +5,7 @@
 import { ENDPOINT_ENV_VARS, stackDir, stackEndpoints } from "./config.js";
 import { SERVER_NAMES, type ServerName } from "./server.js";
 import { installServer, isHealthy, runningPid, stackServer, startServer, stopServer } from "./stack.js";
-import { installTools } from "./tools.js";
+import { installBrowser, installTools } from "./tools.js";
 
 const USAGE = `usage: pnpm stack <command> [${SERVER_NAMES.join("|")} ...]
   install        install missing Debian packages and Maven jars
@@ -28,6 +28,8 @@ async function install(names: readonly ServerName[]): Promise<void> {
   const started = Date.now();
   const log = (message: string) => console.log(`[tools] ${message}`);
   if (await installTools(log)) log(`installed grpcurl (${seconds(started)})`);
+  const browserStarted = Date.now();
+  if (await installBrowser(log)) log(`installed chromium (${seconds(browserStarted)})`);
 }
 
 async function up(names: readonly ServerName[]): Promise<boolean> {
