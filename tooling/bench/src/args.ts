@@ -19,6 +19,8 @@ export const USAGE = `usage: pnpm bench kv [options]                 closed loop
        pnpm bench kv --smoke                   every mode, tiny and short (CI)
   --auth                     closed loop: also the gateway with auth.mode oidc (a bearer token on every
                              call) against the gateway without auth; prints the ratio (goal 0.9)
+  --telemetry                closed loop: also the gateway with metrics on and tracing at 1% (exporting
+                             to an OTLP receiver in the bench) against both off; prints the ratio (goal 0.9)
   --shadow                   instead: Put and Get through three fresh gateways on one primary (no shadow,
                              dual-write, shadow-read at sample rate 1): p50/p99, req/s, ratio and added
                              p99 vs no shadow (goal for dual-write: p99 +≤ 0.5 ms, ≥ 0.9×), shadow counters;
@@ -119,6 +121,7 @@ export function parseMode(argv: string[]): Mode {
       "cpu-prof": { type: "string" },
       bundled: { type: "boolean" },
       auth: { type: "boolean", default: false },
+      telemetry: { type: "boolean", default: false },
       shadow: { type: "boolean", default: false },
       "backfill-records": { type: "string" },
       smoke: { type: "boolean", default: false },
@@ -205,7 +208,8 @@ export function parseMode(argv: string[]): Mode {
     });
   }
   if (values.shadow) {
-    if (values.records !== undefined || values.auth) problems.push("--shadow: not with --records or --auth");
+    if (values.records !== undefined || values.auth || values.telemetry)
+      problems.push("--shadow: not with --records, --auth or --telemetry");
     if (values.smoke) return done({ kind: "shadow", options: shadowSmokeOptions(pgUrl, natsUrl) });
     const backend = values.backend ?? "postgres";
     if (backend !== "memory" && backend !== "postgres") problems.push("--backend: postgres or memory");
@@ -301,6 +305,7 @@ export function parseMode(argv: string[]): Mode {
       pgUrl,
       ...cpuProfileDir,
       auth: values.auth ?? false,
+      telemetry: values.telemetry ?? false,
     },
   });
 }

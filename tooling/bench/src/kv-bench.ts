@@ -9,6 +9,7 @@ import { DirectPgReader } from "./pg-direct.js";
 import { preload, verify } from "./preload.js";
 import type { BenchSettings, Comparison } from "./report.js";
 import { startServers } from "./servers.js";
+import { startTelemetryGateways, TELEMETRY_GOAL } from "./telemetry-bench.js";
 
 /** Everything `pnpm bench kv` can be asked for. */
 export interface KvBenchOptions extends Dataset {
@@ -28,6 +29,8 @@ export interface KvBenchOptions extends Dataset {
   readonly cpuProfileDir?: string;
   /** Also compare the gateway with `auth.mode: oidc` against the gateway without (issue 10's goal). */
   readonly auth?: boolean;
+  /** Also compare the gateway with metrics and 1% tracing against both off (issue 12's goal). */
+  readonly telemetry?: boolean;
 }
 
 /** The throughput ratio gateway / bare grpc-js the gateway must keep (closed loop, memory backend). */
@@ -75,6 +78,8 @@ export async function runKvBench(
     if (postgres) await preload(gateway.address, POSTGRES_NAMESPACE, dataset);
     const auth = options.auth ? await startAuthGateway(dataset, children) : undefined;
     if (auth) closers.push(auth.close);
+    const telemetry = options.telemetry ? await startTelemetryGateways(dataset, children) : undefined;
+    if (telemetry) closers.push(telemetry.close);
 
     // Each target joins `targets` as soon as it exists, so `finally` closes it whatever fails next.
     const track = (target: Target): Target => {
@@ -115,6 +120,15 @@ export async function runKvBench(
         gateway: grpcTarget("gateway, auth oidc", auth.gateway, MEMORY_NAMESPACE, auth.headers),
       });
     }
+    if (telemetry) {
+      pairs.push({
+        key: "telemetry",
+        title: "telemetry: gateway with metrics and 1% tracing / gateway with both off (memory backend)",
+        goal: TELEMETRY_GOAL,
+        baseline: grpcTarget("gateway, telemetry off", telemetry.plain, MEMORY_NAMESPACE),
+        gateway: grpcTarget("gateway, metrics + tracing 1%", telemetry.gateway, MEMORY_NAMESPACE),
+      });
+    }
     if (postgres) {
       const direct = new DirectPgReader(options.pgUrl, options.pgPoolSize, POSTGRES_NAMESPACE, dataset);
       pairs.push({
@@ -150,6 +164,9 @@ export async function runKvBench(
         gateway: summarizeTarget(pair.gateway, rounds.get(pair.gateway)!),
         ...(pair.goal === undefined ? {} : { goal: pair.goal }),
       };
+    }
+    if (telemetry && telemetry.exports() === 0) {
+      throw new Error("telemetry: the gateway exported no spans; the comparison would measure nothing");
     }
     return { settings: settingsOf(options), comparisons };
   } finally {

@@ -99,6 +99,7 @@ async function smoke(pgUrl: string, natsUrl: string): Promise<number> {
     durationS: 1,
     warmupS: 0.5,
     auth: true,
+    telemetry: true,
   });
   process.stdout.write("\n");
   failed += await shadow(shadowSmokeOptions(pgUrl, natsUrl));
