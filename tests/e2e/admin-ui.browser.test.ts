@@ -9,6 +9,7 @@ import { type Browser, chromium, type Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { b } from "../support/bytes.js";
 import { type GatewayProcess, removeDataDir, startGatewayProcess } from "../support/gateway-process.js";
+import { startTestIssuer, TEST_ADMIN_CLIENT_ID } from "../support/oidc-issuer.js";
 
 /**
  * The admin UI in a real browser (Debian's Chromium driven by playwright-core) against a gateway
@@ -50,7 +51,10 @@ afterAll(async () => {
   if (gateway) removeDataDir(gateway.dataDir);
 });
 
-/** A page that records console errors and uncaught exceptions. */
+/**
+ * A page that records console errors and warnings of the admin UI (not of the identity
+ * provider's own pages) and uncaught exceptions.
+ */
 async function openPage(viewport: {
   width: number;
   height: number;
@@ -58,11 +62,18 @@ async function openPage(viewport: {
   const page = await browser.newPage({ viewport });
   const errors: string[] = [];
   page.on("console", (message) => {
-    if (message.type() === "error" || message.type() === "warning") errors.push(message.text());
+    if (message.type() !== "error" && message.type() !== "warning") return;
+    const from = message.location().url || page.url();
+    if (!from.startsWith("http://127.0.0.1:") || isIssuerPage(from)) return;
+    errors.push(`${message.text()} (${from})`);
   });
   page.on("pageerror", (error) => errors.push(error.message));
   return { page, errors };
 }
+
+/** The test issuer's pages (login, consent) live under its own port; ours are the admin UI's. */
+let issuerOrigin = "";
+const isIssuerPage = (url: string) => issuerOrigin !== "" && url.startsWith(issuerOrigin);
 
 /** Console errors other than Chromium's line for an HTTP status the test provoked on purpose. */
 const unexpected = (errors: string[]) =>
@@ -198,5 +209,43 @@ describe("the admin UI in a browser", () => {
     await page.getByTestId("backend-row-local").waitFor();
     expect(new URL(page.url()).hash).toBe("#/backends");
     expect(unexpected(errors)).toEqual([]);
+  });
+
+  it("signs an operator in at the identity provider and back", async () => {
+    const issuer = await startTestIssuer();
+    issuerOrigin = issuer.issuer;
+    const secured = await startGatewayProcess({
+      auth: {
+        mode: "oidc",
+        oidc: { issuer: issuer.issuer, audience: issuer.audience, allowInsecureHttp: true },
+        adminGroups: ["prism-admins"],
+      },
+      admin: { oidc: { clientId: TEST_ADMIN_CLIENT_ID } },
+      backends: { mem: { type: "memory" } },
+      namespaces: [{ name: "vault", pattern: "keyvalue", backend: "mem" }],
+    });
+    try {
+      const { page, errors } = await openPage({ width: 1280, height: 800 });
+      await page.goto(`http://${await secured.adminAddress()}/#/namespaces`);
+      await page.getByTestId("sign-in").click();
+      // oidc-provider's own login and consent forms.
+      await page.locator('input[name="login"]').fill("root");
+      await page.locator('input[name="password"]').fill("any");
+      await page.locator('button[type="submit"]').click();
+      await page.locator('button[type="submit"]').click();
+      await page.getByTestId("namespace-row-vault").waitFor({ timeout: 15_000 });
+      expect(await page.getByTestId("user").textContent()).toContain("root");
+      const cookies = await page.context().cookies();
+      expect(cookies.find((c) => c.name === "prism_admin")).toMatchObject({
+        httpOnly: true,
+        sameSite: "Lax",
+      });
+      await shot(page, "5-signed-in");
+      expect(unexpected(errors)).toEqual([]);
+    } finally {
+      await secured.stop();
+      removeDataDir(secured.dataDir);
+      await issuer.stop();
+    }
   });
 });
