@@ -1,65 +1,95 @@
-import { setTimeout as sleep } from "node:timers/promises";
 import { durationMs, timestampMs } from "@bufbuild/protobuf/wkt";
 import { errorDetails, type PromiseClient } from "@prism/proto/grpc";
-import { AdminService, type BackfillJob, BackfillState } from "@prism/proto/prism/admin/v1/admin";
-import { type CliContext, type Commands, flag, need, UsageError, withClient } from "./cli.js";
+import {
+  AdminService,
+  type BackfillJob,
+  BackfillJobSchema,
+  BackfillState,
+} from "@prism/proto/prism/admin/v1/admin";
+import type { Command } from "commander";
+import { type CliContext, withClient } from "./cli.js";
+import { type Call, type CommandKit, wholeNumber } from "./command-kit.js";
+import { follow } from "./follow.js";
+import { protoJson } from "./output.js";
 import { bytes, count, duration, liveLine, progressLine } from "./progress-bar.js";
 
-/** How often a followed backfill is asked for progress. */
-const POLL_MS = 500;
 /** StartBackfill's `max_records_per_second` is a uint32. */
 const MAX_RECORDS_PER_SECOND = 2 ** 32 - 1;
 
 type Admin = PromiseClient<typeof AdminService.method>;
 
 /** `backfill start|status|cancel` (DESIGN §7): copy a namespace's primary into its shadow. */
-export const BACKFILL_COMMANDS: Commands = {
-  "backfill start": {
-    usage: "backfill start NAMESPACE [--rate RECORDS_PER_S] [--bytes-rate BYTES_PER_S] [--detach]",
-    async run(ctx, args) {
-      const namespace = word(args, this.usage);
-      const rate = positiveInteger(args, "--rate", this.usage, MAX_RECORDS_PER_SECOND);
-      const bytesRate = positiveInteger(args, "--bytes-rate", this.usage);
+export function addBackfillCommands(root: Command, kit: CommandKit): void {
+  const backfill = root
+    .command("backfill")
+    .description("Backfill jobs: copy a namespace's primary into its shadow (DESIGN §7)");
+
+  kit.namespaced(
+    backfill
+      .command("start")
+      .description(
+        "Start a backfill and follow it to its end.\n" +
+          "A progress bar shows on a terminal; Ctrl-C stops following (the job runs on). A job that " +
+          "fails or is cancelled exits 1.",
+      )
+      .option(
+        "--rate <records-per-s>",
+        "copy at most this many records a second",
+        wholeNumber("--rate", 1, MAX_RECORDS_PER_SECOND),
+      )
+      .option(
+        "--bytes-rate <bytes-per-s>",
+        "copy at most this many bytes a second",
+        wholeNumber("--bytes-rate", 1),
+      )
+      .option("--detach", "start it and return"),
+    {},
+    async (ctx, { namespace, opts }: Call<{ rate?: number; bytesRate?: number; detach?: boolean }>) => {
       await withClient(ctx, AdminService, async (admin) => {
         const { job } = await admin.startBackfill({
           namespace,
-          maxRecordsPerSecond: rate ?? 0,
-          maxBytesPerSecond: BigInt(bytesRate ?? 0),
+          maxRecordsPerSecond: opts.rate ?? 0,
+          maxBytesPerSecond: BigInt(opts.bytesRate ?? 0),
         });
-        ctx.out(
+        ctx.print.note(
           `backfill ${job!.id} started: copies ${job!.namespace} from its primary to its shadow, on gateway ${job!.owner}`,
         );
-        if (args.includes("--detach")) {
-          ctx.out(`follow it with: prismctl backfill status ${job!.id} --watch`);
+        if (opts.detach) {
+          ctx.print.note(`follow it with: prismctl backfill status ${job!.id} --watch`);
+          ctx.print.document(protoJson(BackfillJobSchema, job!), () => []);
           return;
         }
         await followToEnd(ctx, admin, job!);
       });
     },
-  },
-  "backfill status": {
-    usage: "backfill status ID [--watch]",
-    async run(ctx, args) {
-      const id = word(args, this.usage);
+  );
+
+  kit.gateway(
+    backfill
+      .command("status")
+      .description("A job's progress; --watch follows it like start does.")
+      .option("--watch", "follow it to its end"),
+    { ID: "the job id (printed by backfill start)" },
+    async (ctx, { args: [id], opts }: Call<{ watch?: boolean }>) => {
       await withClient(ctx, AdminService, async (admin) => {
-        const job = await getJob(admin, id);
-        if (args.includes("--watch")) await followToEnd(ctx, admin, job);
-        else ctx.out(backfillSummary(job));
+        const job = await getJob(admin, id!);
+        if (opts.watch) await followToEnd(ctx, admin, job);
+        else ctx.print.document(protoJson(BackfillJobSchema, job), () => backfillSummary(job));
       });
     },
-  },
-  "backfill cancel": {
-    usage: "backfill cancel ID",
-    async run(ctx, args) {
-      const id = word(args, this.usage);
+  );
+
+  kit.gateway(
+    backfill.command("cancel").description("Cancel a running job (one that ended is shown as it ended)."),
+    { ID: "the job id" },
+    async (ctx, { args: [id] }) => {
       await withClient(ctx, AdminService, async (admin) => {
-        const { job } = await admin.cancelBackfill({ id }).catch((error) => notFound(error, id));
-        // A job that had already ended comes back as it ended.
-        ctx.out(backfillSummary(job!));
+        const { job } = await admin.cancelBackfill({ id: id! }).catch((error) => notFound(error, id!));
+        ctx.print.document(protoJson(BackfillJobSchema, job!), () => backfillSummary(job!));
       });
     },
-  },
-};
+  );
+}
 
 /**
  * One line for a job: `ns.k2x SUCCEEDED: 200/200 records copied, 0 skipped, 5.6 kB in 1s`; a
@@ -82,64 +112,23 @@ export function backfillSummary(job: BackfillJob): string {
 }
 
 /**
- * `--NAME N`: absent → undefined; otherwise a whole number from 1 to `max`, or a UsageError.
- *
- * @example positiveInteger(["--rate", "500"], "--rate", usage) // 500
- */
-export function positiveInteger(
-  args: string[],
-  name: string,
-  usage: string,
-  max = Number.MAX_SAFE_INTEGER,
-): number | undefined {
-  if (!args.includes(name)) return undefined;
-  const text = flag(args, name) ?? "";
-  const value = Number(text);
-  if (!/^\d+$/.test(text) || value < 1 || value > max) {
-    throw new UsageError(
-      `${usage}\n  ${name}: a whole number from 1 to ${count(max)} (not ${JSON.stringify(text)})`,
-    );
-  }
-  return value;
-}
-
-/** The first argument, which must not be a flag. */
-export function word(args: string[], usage: string): string {
-  const [value] = need(args, 1, usage);
-  if (value!.startsWith("-")) throw new UsageError(usage);
-  return value!;
-}
-
-/**
  * Shows the job's progress until it ends, then its summary; a job that failed or was cancelled
  * is an error (exit 1). Ctrl-C stops following only: the job runs on in the gateway.
  */
 async function followToEnd(ctx: CliContext, admin: Admin, started: BackfillJob): Promise<void> {
-  const live = liveLine(process.stdout);
-  const stop = new AbortController();
-  const interrupt = () => stop.abort();
-  process.once("SIGINT", interrupt);
-  process.once("SIGTERM", interrupt);
-  let job = started;
-  try {
-    while (job.state === BackfillState.RUNNING) {
-      live.show(progressLine(progressOf(job)));
-      await sleep(POLL_MS, undefined, { signal: stop.signal });
-      job = await getJob(admin, job.id, stop.signal);
-    }
-  } catch (error) {
-    if (!stop.signal.aborted) throw error;
-    live.clear();
-    ctx.out(`stopped following; backfill ${job.id} keeps running (${backfillSummary(job)})`);
-    ctx.out(`  check on it: prismctl backfill status ${job.id} --watch`);
-    ctx.out(`  cancel it:   prismctl backfill cancel ${job.id}`);
+  const { job, interrupted } = await follow(started, {
+    next: (signal) => getJob(admin, started.id, signal),
+    running: (j) => j.state === BackfillState.RUNNING,
+    line: (j) => progressLine(progressOf(j)),
+    live: liveLine(ctx.progress),
+  });
+  if (interrupted) {
+    ctx.print.note(`stopped following; backfill ${job.id} keeps running (${backfillSummary(job)})`);
+    ctx.print.note(`  check on it: prismctl backfill status ${job.id} --watch`);
+    ctx.print.note(`  cancel it:   prismctl backfill cancel ${job.id}`);
     return;
-  } finally {
-    process.off("SIGINT", interrupt);
-    process.off("SIGTERM", interrupt);
   }
-  live.clear();
-  ctx.out(backfillSummary(job));
+  ctx.print.document(protoJson(BackfillJobSchema, job), () => backfillSummary(job));
   if (job.state !== BackfillState.SUCCEEDED) {
     throw new Error(`backfill ${job.id} ${stateName(job.state)}${job.error ? `: ${job.error}` : ""}`);
   }

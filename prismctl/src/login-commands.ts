@@ -1,122 +1,82 @@
 import { PrismError } from "@prism/core";
-import { AdminService } from "@prism/proto/prism/admin/v1/admin";
-import { type CliAuth, type Commands, flag, UsageError, withClient } from "./cli.js";
+import { AdminService, WhoAmIResponseSchema } from "@prism/proto/prism/admin/v1/admin";
+import type { Command } from "commander";
+import { UsageError, withClient } from "./cli.js";
+import { type Call, type CommandKit, wholeNumber } from "./command-kit.js";
+import { protoJson } from "./output.js";
 import {
-  type CachedTokens,
   configDir,
   MAX_CLIENT_ID_CHARS,
   readSettings,
   readTokens,
   removeTokens,
-  withRefreshLock,
   writeSettings,
   writeTokens,
 } from "./token-cache.js";
 
-/** A cached access token this close to its expiry (seconds) is refreshed before it is sent. */
-export const REFRESH_MARGIN_SECONDS = 60;
 const DEFAULT_CLIENT_ID = "prismctl";
 const DEFAULT_SCOPE = "openid offline_access";
-/** A bearer token is printable ASCII without spaces (RFC 6750 b64token, generously) and bounded. */
-const TOKEN_SHAPE = /^[\x21-\x7e]{1,16384}$/;
-
-const nowSeconds = () => Math.floor(Date.now() / 1000);
 /** openid-client loads only when a command talks to the issuer, not on every gateway call. */
 const issuerClient = () => import("./oidc.js");
 
-/**
- * The token every command sends: `--token` or PRISM_TOKEN when given; otherwise the cached token
- * of the configured issuer (PRISM_ISSUER, else the one of the last `prismctl login`), refreshed
- * first when it is about to expire; otherwise none.
- */
-export async function resolveAuth(env: NodeJS.ProcessEnv, explicitToken?: string): Promise<CliAuth> {
-  const token = explicitToken ?? (env.PRISM_TOKEN || undefined);
-  if (token !== undefined) {
-    if (!TOKEN_SHAPE.test(token)) {
-      throw new PrismError(
-        "InvalidArgument",
-        "the token must be printable ASCII without spaces, at most 16 KiB",
-      );
-    }
-    return { headers: { authorization: `Bearer ${token}` }, explicit: true };
-  }
-  const dir = configDir(env);
-  const issuer = env.PRISM_ISSUER || readSettings(dir).issuer;
-  let tokens = issuer ? readTokens(dir, issuer) : undefined;
-  if (!tokens) return { headers: {} };
-  const stale = (t: CachedTokens) => t.expiresAt - nowSeconds() <= REFRESH_MARGIN_SECONDS;
-  if (stale(tokens)) {
-    const before = tokens;
-    tokens = await withRefreshLock(dir, before.issuer, async () => {
-      // Another prismctl may have refreshed while this one waited for the lock.
-      const current = readTokens(dir, before.issuer) ?? before;
-      if (!stale(current)) return current;
-      const fresh = await (await issuerClient()).refreshTokens(current);
-      writeTokens(dir, fresh);
-      return fresh;
-    });
-  }
-  return { headers: { authorization: `Bearer ${tokens.accessToken}` }, tokens };
-}
+type LoginOptions = {
+  issuer?: string;
+  clientId?: string;
+  pkce?: boolean;
+  browser?: boolean;
+  port?: number;
+  scope?: string;
+  timeout?: number;
+};
 
-/** The unverified claims of a JWT (for display only: the gateway is the one that verifies). */
-function peekClaims(jwt: string | undefined): Record<string, unknown> {
-  try {
-    return JSON.parse(Buffer.from(jwt?.split(".")[1] ?? "", "base64url").toString("utf8"));
-  } catch {
-    return {};
-  }
-}
-
-function clientIdFrom(args: string[], env: NodeJS.ProcessEnv, saved?: string): string {
-  const id = flag(args, "--client-id") ?? env.PRISM_CLIENT_ID ?? saved ?? DEFAULT_CLIENT_ID;
-  if (!/^[\x21-\x7e]+$/.test(id) || id.length > MAX_CLIENT_ID_CHARS) {
-    throw new PrismError(
-      "InvalidArgument",
-      `the client id must be printable ASCII, at most ${MAX_CLIENT_ID_CHARS} characters`,
-    );
-  }
-  return id;
-}
-
-function seconds(args: string[], name: string, fallback: number, max: number): number {
-  const text = flag(args, name);
-  if (text === undefined) return fallback;
-  const value = Number(text);
-  if (!Number.isInteger(value) || value < 0 || value > max) {
-    throw new PrismError("InvalidArgument", `${name} must be an integer from 0 to ${max}`);
-  }
-  return value;
-}
-
-/** `login`, `logout`, `whoami`. */
-export const LOGIN_COMMANDS: Commands = {
-  login: {
-    usage:
-      "login [--issuer URL] [--client-id ID] [--pkce | --browser] [--port N] [--scope S] [--timeout SECONDS]",
-    async run(ctx, args) {
-      const env = ctx.env ?? process.env;
+/** `login`, `logout` (the issuer only: no gateway call) and `whoami`. */
+export function addLoginCommands(root: Command, kit: CommandKit): void {
+  kit.local(
+    root
+      .command("login")
+      .description(
+        "Log in to the OIDC issuer; later commands send its token.\n" +
+          "The device code flow, or with --pkce a loopback redirect. The token is refreshed when about " +
+          "to expire; tokens stay in ~/.config/prism (0600).",
+      )
+      .option("--issuer <url>", "the issuer (default: PRISM_ISSUER, else the last login's)")
+      .option("--client-id <id>", `the OAuth client (default: PRISM_CLIENT_ID, else ${DEFAULT_CLIENT_ID})`)
+      .option("--pkce", "authorization code flow with PKCE: open the printed URL yourself")
+      .option("--browser", "like --pkce, and open the browser")
+      .option(
+        "--port <n>",
+        "the loopback redirect's port (default: any free one)",
+        wholeNumber("--port", 0, 65535),
+      )
+      .option("--scope <scopes>", `space-separated scopes (default: ${DEFAULT_SCOPE})`)
+      .option(
+        "--timeout <seconds>",
+        "give up after this long (default 600)",
+        wholeNumber("--timeout", 0, 3600),
+      ),
+    {},
+    async (ctx, { opts }: Call<LoginOptions>) => {
+      const env = ctx.env;
       const dir = configDir(env);
       const saved = readSettings(dir);
-      const issuer = flag(args, "--issuer") ?? env.PRISM_ISSUER ?? saved.issuer;
-      if (!issuer) throw new UsageError(`${this.usage}\n(no issuer: pass --issuer or set PRISM_ISSUER)`);
-      const clientId = clientIdFrom(args, env, issuer === saved.issuer ? saved.clientId : undefined);
-      const scope = flag(args, "--scope") ?? DEFAULT_SCOPE;
+      const issuer = opts.issuer ?? env.PRISM_ISSUER ?? saved.issuer;
+      if (!issuer) throw new UsageError("no issuer: pass --issuer or set PRISM_ISSUER");
+      const clientId = clientIdFrom(opts.clientId, env, issuer === saved.issuer ? saved.clientId : undefined);
+      const scope = opts.scope ?? DEFAULT_SCOPE;
       if (scope.length > 1024 || !/^[\x21-\x7e]+( [\x21-\x7e]+)*$/.test(scope)) {
         throw new PrismError(
           "InvalidArgument",
           "--scope must be space-separated scope names, at most 1024 characters",
         );
       }
-      const signal = AbortSignal.timeout(seconds(args, "--timeout", 600, 3600) * 1000);
+      const signal = AbortSignal.timeout((opts.timeout ?? 600) * 1000);
       const { browserLogin, deviceLogin, discover, toCached } = await issuerClient();
       const config = await discover(issuer, clientId);
-      const browser = args.includes("--browser");
       const response =
-        browser || args.includes("--pkce")
+        opts.browser || opts.pkce
           ? await browserLogin(
               config,
-              { scope, port: seconds(args, "--port", 0, 65535), openBrowser: browser },
+              { scope, port: opts.port ?? 0, openBrowser: opts.browser === true },
               ctx.out,
               signal,
             )
@@ -128,13 +88,18 @@ export const LOGIN_COMMANDS: Commands = {
       const subject = response.claims()?.sub ?? peekClaims(tokens.accessToken).sub ?? "?";
       ctx.out(`Logged in to ${tokens.issuer} as ${String(subject)} (tokens in ${file})`);
     },
-  },
-  logout: {
-    usage: "logout [--issuer URL]",
-    async run(ctx, args) {
-      const env = ctx.env ?? process.env;
+  );
+
+  kit.local(
+    root
+      .command("logout")
+      .description("Revoke the refresh token at the issuer and remove the local tokens.")
+      .option("--issuer <url>", "the issuer (default: PRISM_ISSUER, else the last login's)"),
+    {},
+    async (ctx, { opts }: Call<{ issuer?: string }>) => {
+      const env = ctx.env;
       const dir = configDir(env);
-      const issuer = flag(args, "--issuer") ?? env.PRISM_ISSUER ?? readSettings(dir).issuer;
+      const issuer = opts.issuer ?? env.PRISM_ISSUER ?? readSettings(dir).issuer;
       const tokens = issuer ? readTokens(dir, issuer) : undefined;
       if (!issuer || !tokens) {
         ctx.out(`not logged in${issuer ? ` to ${issuer}` : ""}`);
@@ -145,27 +110,54 @@ export const LOGIN_COMMANDS: Commands = {
         revoked = await (await issuerClient()).revokeTokens(tokens);
       } catch (error) {
         // The local tokens go regardless: logging out must work with the issuer down.
-        process.stderr.write(`warning: ${(error as Error).message}; removing the local tokens anyway\n`);
+        ctx.err(`warning: ${(error as Error).message}; removing the local tokens anyway`);
       }
       removeTokens(dir, issuer);
       ctx.out(`Logged out of ${issuer}${revoked ? " (refresh token revoked)" : ""}`);
     },
-  },
-  whoami: {
-    usage: "whoami",
-    async run(ctx) {
-      const tokens = ctx.auth?.tokens;
-      if (tokens) {
-        ctx.out(`issuer\t${tokens.issuer}`);
-        ctx.out(`expires\t${new Date(tokens.expiresAt * 1000).toISOString()}`);
-      } else {
-        ctx.out(`token\t${ctx.auth?.explicit ? "from --token or PRISM_TOKEN" : "none (not logged in)"}`);
-      }
+  );
+
+  kit.gateway(
+    root
+      .command("whoami")
+      .description(
+        "Who the gateway says you are.\nKEY<TAB>VALUE lines: subject, groups, admin, auth mode, and the issuer " +
+          "and expiry of a login's token.",
+      ),
+    {},
+    async (ctx) => {
       const who = await withClient(ctx, AdminService, (admin) => admin.whoAmI({}));
-      ctx.out(`subject\t${who.subject}`);
-      ctx.out(`groups\t${who.groups.join(",")}`);
-      ctx.out(`admin\t${who.admin ? "yes" : "no"}`);
-      ctx.out(`auth\t${who.authMode}`);
+      const tokens = ctx.auth?.tokens;
+      const token = tokens
+        ? { issuer: tokens.issuer, expires: new Date(tokens.expiresAt * 1000).toISOString() }
+        : { token: ctx.auth?.explicit ? "from --token or PRISM_TOKEN" : "none (not logged in)" };
+      ctx.print.document({ ...token, ...(protoJson(WhoAmIResponseSchema, who) as object) }, () => [
+        ...Object.entries(token).map(([key, value]) => `${key}\t${value}`),
+        `subject\t${who.subject}`,
+        `groups\t${who.groups.join(",")}`,
+        `admin\t${who.admin ? "yes" : "no"}`,
+        `auth\t${who.authMode}`,
+      ]);
     },
-  },
-};
+  );
+}
+
+/** The unverified claims of a JWT (for display only: the gateway is the one that verifies). */
+function peekClaims(jwt: string | undefined): Record<string, unknown> {
+  try {
+    return JSON.parse(Buffer.from(jwt?.split(".")[1] ?? "", "base64url").toString("utf8"));
+  } catch {
+    return {};
+  }
+}
+
+function clientIdFrom(given: string | undefined, env: NodeJS.ProcessEnv, saved?: string): string {
+  const id = given ?? env.PRISM_CLIENT_ID ?? saved ?? DEFAULT_CLIENT_ID;
+  if (!/^[\x21-\x7e]+$/.test(id) || id.length > MAX_CLIENT_ID_CHARS) {
+    throw new PrismError(
+      "InvalidArgument",
+      `the client id must be printable ASCII, at most ${MAX_CLIENT_ID_CHARS} characters`,
+    );
+  }
+  return id;
+}

@@ -1,16 +1,21 @@
-import { toJsonString } from "@bufbuild/protobuf";
 import { timestampDate, timestampMs } from "@bufbuild/protobuf/wkt";
 import {
   AdminService,
   type GatewayShadowStatus,
+  type GetShadowStatusResponse,
   GetShadowStatusResponseSchema,
   type Namespace,
+  NamespaceSchema,
   type ShadowCounters,
   ShadowMode,
   type VerifyShadowResponse,
+  VerifyShadowResponseSchema,
 } from "@prism/proto/prism/admin/v1/admin";
-import { backfillSummary, positiveInteger, word } from "./backfill-commands.js";
-import { type Commands, flag, need, UsageError, withClient } from "./cli.js";
+import { type Command, InvalidArgumentError } from "commander";
+import { backfillSummary } from "./backfill-commands.js";
+import { type CliContext, UsageError, withClient } from "./cli.js";
+import { type Call, type CommandKit, wholeNumber } from "./command-kit.js";
+import { protoJson } from "./output.js";
 import { count, duration, liveLine } from "./progress-bar.js";
 
 /** The modes by their YAML names (the names `namespace apply` takes). */
@@ -19,147 +24,183 @@ const MODES: Record<string, ShadowMode> = {
   "shadow-read": ShadowMode.SHADOW_READ,
   "read-shadow": ShadowMode.READ_SHADOW,
 };
+const MODE_NAMES = "dual-write, shadow-read or read-shadow";
 /** VerifyShadow's `max_records_per_second` is a uint32. */
 const MAX_VERIFY_RATE = 2 ** 32 - 1;
 
+type Rate = { sampleRate?: number };
+
 /** `shadow start|mode|status|verify|promote|rollback|stop` (DESIGN §7). */
-export const SHADOW_COMMANDS: Commands = {
-  "shadow start": {
-    usage:
-      "shadow start NAMESPACE --backend NAME [--mode dual-write|shadow-read|read-shadow] [--sample-rate 0..1]",
-    async run(ctx, args) {
-      const namespace = word(args, this.usage);
-      const backend = flag(args, "--backend");
-      if (!backend || backend.startsWith("-")) throw new UsageError(`${this.usage}\n  --backend: required`);
-      const mode = args.includes("--mode")
-        ? parseMode(flag(args, "--mode"), this.usage)
-        : ShadowMode.DUAL_WRITE;
-      const sampleRate = parseSampleRate(args, this.usage) ?? 1;
-      await withClient(ctx, AdminService, async (admin) => {
-        const result = await admin.startShadow({ namespace, shadow: { backend, mode, sampleRate } });
-        ctx.out(`shadow started: ${describe(result.namespace!)}`);
-        ctx.out(`copy the existing data with: prismctl backfill start ${namespace}`);
-      });
+export function addShadowCommands(root: Command, kit: CommandKit): void {
+  const shadow = root
+    .command("shadow")
+    .description("Shadow traffic: mirror a namespace to a second backend, compare, promote (DESIGN §7)");
+
+  kit.namespaced(
+    shadow
+      .command("start")
+      .description("Give the namespace a shadow backend; then copy existing data with backfill start.")
+      .option("--backend <name>", "the shadow's backend (required)")
+      .option("--mode <mode>", `${MODE_NAMES} (default: dual-write)`, parseMode)
+      .option("--sample-rate <rate>", "fraction of reads compared, 0..1 (default: 1)", parseSampleRate),
+    {},
+    async (ctx, { namespace, opts }: Call<Rate & { backend?: string; mode?: ShadowMode }>) => {
+      if (!opts.backend) throw new UsageError("--backend: required (the shadow's backend)");
+      const shadow = {
+        backend: opts.backend,
+        mode: opts.mode ?? ShadowMode.DUAL_WRITE,
+        sampleRate: opts.sampleRate ?? 1,
+      };
+      const result = await withClient(ctx, AdminService, (admin) => admin.startShadow({ namespace, shadow }));
+      printNamespace(ctx, "shadow started", result.namespace!);
+      ctx.print.note(`copy the existing data with: prismctl backfill start ${namespace}`);
     },
-  },
-  "shadow mode": {
-    usage: "shadow mode NAMESPACE dual-write|shadow-read|read-shadow [--sample-rate 0..1]",
-    async run(ctx, args) {
-      const [namespace, modeText] = need(args, 2, this.usage);
-      if (namespace!.startsWith("-")) throw new UsageError(this.usage);
-      const mode = parseMode(modeText, this.usage);
-      const given = parseSampleRate(args, this.usage);
+  );
+
+  kit.namespaced(
+    shadow
+      .command("mode")
+      .description("Change the shadow's mode (and sample rate).")
+      .option("--sample-rate <rate>", "fraction of reads compared, 0..1 (default: keep)", parseSampleRate),
+    { MODE: MODE_NAMES },
+    async (ctx, { namespace, args: [modeText], opts }: Call<Rate>) => {
+      const mode = modeOf(modeText!, UsageError);
       await withClient(ctx, AdminService, async (admin) => {
         // SetShadowMode sets both: without --sample-rate, keep the current one.
         const sampleRate =
-          given ?? (await admin.getNamespace({ name: namespace! })).namespace?.shadow?.sampleRate ?? 1;
-        const result = await admin.setShadowMode({ namespace: namespace!, mode, sampleRate });
-        ctx.out(`mode set: ${describe(result.namespace!)}`);
+          opts.sampleRate ??
+          (await admin.getNamespace({ name: namespace })).namespace?.shadow?.sampleRate ??
+          1;
+        const result = await admin.setShadowMode({ namespace, mode, sampleRate });
+        printNamespace(ctx, "mode set", result.namespace!);
       });
     },
-  },
-  "shadow status": {
-    usage: "shadow status NAMESPACE [--json]",
-    async run(ctx, args) {
-      const namespace = word(args, this.usage);
-      await withClient(ctx, AdminService, async (admin) => {
-        const status = await admin.getShadowStatus({ namespace });
-        if (args.includes("--json")) {
-          ctx.out(toJsonString(GetShadowStatusResponseSchema, status, { prettySpaces: 2 }));
-          return;
-        }
-        const shadow = status.shadow!;
-        ctx.out(`namespace:  ${namespace} v${status.namespaceVersion}`);
-        ctx.out(`primary:    ${status.primaryBackend}`);
-        ctx.out(`shadow:     ${shadow.backend}`);
-        ctx.out(`mode:       ${modeName(shadow.mode)}, sample rate ${shadow.sampleRate}`);
-        const totals = status.totals;
-        ctx.out(`writes:     ${totals ? writeCounts(totals) : "no counters published yet"}`);
-        ctx.out(`reads:      ${totals ? readCounts(totals) : "no counters published yet"}`);
-        if (status.gateways.length === 0) ctx.out("gateways:   none published counters in the last minute");
-        for (const gateway of status.gateways) ctx.out(gatewayLine(gateway, status.namespaceVersion));
-        ctx.out(`backfill:   ${status.backfill ? backfillSummary(status.backfill) : "none yet"}`);
-        const verified = status.lastVerify;
-        const at = verified?.time ? ` at ${timestampDate(verified.time).toISOString()}` : "";
-        ctx.out(`verify:     ${verified ? `${verifyCounts(verified)}${at}` : "never run"}`);
-        ctx.out(
-          `mismatches: ${status.recentMismatches.length === 0 ? "none recently" : "recent, newest last"}`,
-        );
-        for (const mismatch of status.recentMismatches) ctx.out(`  ${mismatch.id}\t${mismatch.summary}`);
-      });
+  );
+
+  kit.namespaced(
+    shadow
+      .command("status")
+      .description(
+        "Mode, counters summed over gateways and per gateway, newest backfill and verify, mismatches.",
+      ),
+    {},
+    async (ctx, { namespace }) => {
+      const status = await withClient(ctx, AdminService, (admin) => admin.getShadowStatus({ namespace }));
+      ctx.print.document(protoJson(GetShadowStatusResponseSchema, status), () =>
+        statusLines(namespace, status),
+      );
     },
-  },
-  "shadow verify": {
-    usage: "shadow verify NAMESPACE [--rate RECORDS_PER_S]",
-    async run(ctx, args) {
-      const namespace = word(args, this.usage);
-      const rate = positiveInteger(args, "--rate", this.usage, MAX_VERIFY_RATE);
+  );
+
+  kit.namespaced(
+    shadow
+      .command("verify")
+      .description(
+        "Compare primary and shadow record by record (progress on a terminal); differences exit 1.",
+      )
+      .option(
+        "--rate <records-per-s>",
+        "read at most this many records a second from each side",
+        wholeNumber("--rate", 1, MAX_VERIFY_RATE),
+      ),
+    {},
+    async (ctx, { namespace, opts }: Call<{ rate?: number }>) => {
       await withClient(ctx, AdminService, async (admin) => {
-        const live = liveLine(process.stdout);
+        const live = liveLine(ctx.progress);
         let last: VerifyShadowResponse | undefined;
-        for await (const progress of admin.verifyShadow({ namespace, maxRecordsPerSecond: rate ?? 0 })) {
+        for await (const progress of admin.verifyShadow({ namespace, maxRecordsPerSecond: opts.rate ?? 0 })) {
           last = progress;
           live.show(`verifying ${namespace} (${progress.phase}): ${verifyCounts(progress)}`);
         }
         live.clear();
         if (!last?.done) throw new Error(`the verification of ${namespace} ended before it finished`);
-        ctx.out(`verified ${namespace}: ${verifyCounts(last)}`);
-        for (const sample of last.samples) ctx.out(`  ${sample.id}\t${sample.summary}`);
         const differences = last.missing + last.differing + last.extra;
+        ctx.print.document(protoJson(VerifyShadowResponseSchema, last), () => [
+          `verified ${namespace}: ${verifyCounts(last)}`,
+          ...last.samples.map((sample) => `  ${sample.id}\t${sample.summary}`),
+          ...(differences === 0n ? ["primary and shadow hold the same data"] : []),
+        ]);
         if (differences > 0n) {
           const plural = differences === 1n ? "difference" : "differences";
           throw new Error(`${count(differences)} ${plural} between primary and shadow`);
         }
-        ctx.out("primary and shadow hold the same data");
       });
     },
-  },
-  "shadow promote": {
-    usage: "shadow promote NAMESPACE [--force]",
-    async run(ctx, args) {
-      const namespace = word(args, this.usage);
-      await withClient(ctx, AdminService, async (admin) => {
-        const result = await admin.promoteShadow({ namespace, force: args.includes("--force") });
-        ctx.out(`promoted: ${describe(result.namespace!)}`);
-      });
-    },
-  },
-  "shadow rollback": {
-    usage: "shadow rollback NAMESPACE [--force]",
-    async run(ctx, args) {
-      const namespace = word(args, this.usage);
-      await withClient(ctx, AdminService, async (admin) => {
-        const result = await admin.rollbackShadow({ namespace, force: args.includes("--force") });
-        ctx.out(`rolled back: ${describe(result.namespace!)}`);
-      });
-    },
-  },
-  "shadow stop": {
-    usage: "shadow stop NAMESPACE",
-    async run(ctx, args) {
-      const namespace = word(args, this.usage);
-      await withClient(ctx, AdminService, async (admin) => {
-        const result = await admin.stopShadow({ namespace });
-        ctx.out(`shadow stopped (its data stays): ${describe(result.namespace!)}`);
-      });
-    },
-  },
-};
+  );
 
-function parseMode(text: string | undefined, usage: string): ShadowMode {
-  if (text !== undefined && Object.hasOwn(MODES, text)) return MODES[text]!;
-  throw new UsageError(
-    `${usage}\n  MODE: dual-write, shadow-read or read-shadow (not ${JSON.stringify(text ?? "")})`,
+  const swap = (name: "promote" | "rollback", description: string, done: string) =>
+    kit.namespaced(
+      shadow.command(name).description(description).option("--force", "even when the safety checks refuse"),
+      {},
+      async (ctx, { namespace, opts }: Call<{ force?: boolean }>) => {
+        const force = opts.force === true;
+        const swapped = await withClient(ctx, AdminService, async (admin) =>
+          name === "promote"
+            ? (await admin.promoteShadow({ namespace, force })).namespace
+            : (await admin.rollbackShadow({ namespace, force })).namespace,
+        );
+        printNamespace(ctx, done, swapped!);
+      },
+    );
+  swap(
+    "promote",
+    "Swap the backends: the shadow becomes the primary (the old primary, its shadow).",
+    "promoted",
+  );
+  swap("rollback", "Swap the backends back after a promote.", "rolled back");
+
+  kit.namespaced(
+    shadow
+      .command("stop")
+      .description("End shadow traffic: only the primary stays (the shadow's data stays)."),
+    {},
+    async (ctx, { namespace }) => {
+      const result = await withClient(ctx, AdminService, (admin) => admin.stopShadow({ namespace }));
+      printNamespace(ctx, "shadow stopped (its data stays)", result.namespace!);
+    },
   );
 }
 
-/** `--sample-rate R`: a number from 0 to 1, or undefined when absent. */
-function parseSampleRate(args: string[], usage: string): number | undefined {
-  if (!args.includes("--sample-rate")) return undefined;
-  const text = flag(args, "--sample-rate") ?? "";
+function printNamespace(ctx: CliContext, what: string, namespace: Namespace): void {
+  ctx.print.document(protoJson(NamespaceSchema, namespace), () => `${what}: ${describe(namespace)}`);
+}
+
+function statusLines(namespace: string, status: GetShadowStatusResponse): string[] {
+  const shadow = status.shadow!;
+  const totals = status.totals;
+  const verified = status.lastVerify;
+  const at = verified?.time ? ` at ${timestampDate(verified.time).toISOString()}` : "";
+  return [
+    `namespace:  ${namespace} v${status.namespaceVersion}`,
+    `primary:    ${status.primaryBackend}`,
+    `shadow:     ${shadow.backend}`,
+    `mode:       ${modeName(shadow.mode)}, sample rate ${shadow.sampleRate}`,
+    `writes:     ${totals ? writeCounts(totals) : "no counters published yet"}`,
+    `reads:      ${totals ? readCounts(totals) : "no counters published yet"}`,
+    ...(status.gateways.length === 0 ? ["gateways:   none published counters in the last minute"] : []),
+    ...status.gateways.map((gateway) => gatewayLine(gateway, status.namespaceVersion)),
+    `backfill:   ${status.backfill ? backfillSummary(status.backfill) : "none yet"}`,
+    `verify:     ${verified ? `${verifyCounts(verified)}${at}` : "never run"}`,
+    `mismatches: ${status.recentMismatches.length === 0 ? "none recently" : "recent, newest last"}`,
+    ...status.recentMismatches.map((mismatch) => `  ${mismatch.id}\t${mismatch.summary}`),
+  ];
+}
+
+/** A mode by its YAML name; `fail` is the error a bad one throws (an option's or an argument's). */
+function modeOf(text: string, fail: new (message: string) => Error): ShadowMode {
+  if (Object.hasOwn(MODES, text)) return MODES[text]!;
+  throw new fail(`MODE: ${MODE_NAMES} (not ${JSON.stringify(text)})`);
+}
+
+function parseMode(text: string): ShadowMode {
+  return modeOf(text, InvalidArgumentError);
+}
+
+/** `--sample-rate R`: a number from 0 to 1. */
+function parseSampleRate(text: string): number {
   const rate = Number(text);
   if (!/^(\d+\.?\d*|\.\d+)$/.test(text) || rate > 1) {
-    throw new UsageError(`${usage}\n  --sample-rate: a number from 0 to 1 (not ${JSON.stringify(text)})`);
+    throw new InvalidArgumentError(`--sample-rate: a number from 0 to 1 (not ${JSON.stringify(text)})`);
   }
   return rate;
 }

@@ -69,13 +69,14 @@ function ensureDir(path: string): void {
 }
 
 /** Writes `text` to `path` with mode 0600 through a temporary file in the same directory. */
-function writePrivate(path: string, text: string): void {
+export function writePrivate(path: string, text: string): void {
   const temp = `${path}.${randomBytes(6).toString("hex")}.tmp`;
   writeFileSync(temp, text, { mode: 0o600, flag: "wx" });
   renameSync(temp, path);
 }
 
-function readBounded(path: string): string | undefined {
+/** The text of `path`, undefined when it does not exist; a file over 64 KiB is not ours (an error). */
+export function readBounded(path: string): string | undefined {
   let size: number;
   try {
     size = statSync(path).size;

@@ -350,9 +350,9 @@ describe("auth.mode mtls", () => {
     expect(who.stdout).toContain("subject\tsvc-ops\ngroups\treaders,prism-admins\nadmin\tyes\nauth\tmtls\n");
     expect((await runPrismctl(address, [...tls, "kv", "get", "kv", "id-1"])).code).toBe(0);
     const noCert = await runPrismctl(address, ["--tls-ca", ca.certFile, "whoami"]);
-    expect(noCert.code).toBe(1);
+    expect(noCert.code).toBe(5);
     const plaintext = await runPrismctl(address, ["whoami"]);
-    expect(plaintext.code).toBe(1);
+    expect(plaintext.code).toBe(5);
     const half = await runPrismctl(address, ["--tls-ca", ca.certFile, "--tls-cert", cert.certFile, "whoami"]);
     expect(half.code).toBe(2);
     expect(half.stderr).toContain("--tls-cert and --tls-key go together");

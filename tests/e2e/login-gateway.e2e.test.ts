@@ -88,7 +88,7 @@ describe("prismctl against a gateway with auth.mode oidc", { timeout: 180_000 },
     // The namespace's access lists see the same identity: alice reads, but may not write.
     expect((await prismctl(alice, ["kv", "get", "login-keyvalue", "id-1"])).code).toBe(0);
     const write = await prismctl(alice, ["kv", "put", "login-keyvalue", "id-1", "v"]);
-    expect(write.code).toBe(1);
+    expect(write.code).toBe(4);
     expect(write.stderr).toContain("alice may not write namespace login-keyvalue (ACCESS_DENIED)");
   });
 
@@ -107,7 +107,7 @@ describe("prismctl against a gateway with auth.mode oidc", { timeout: 180_000 },
       const byBob = await prismctl(bob, args);
       expect(byBob.code, `${args.join(" ")}: ${byBob.stderr}`).toBe(0);
       const byAlice = await prismctl(alice, args);
-      expect(byAlice.code).toBe(1);
+      expect(byAlice.code).toBe(4);
       expect(byAlice.stderr).toContain(`alice may not write namespace ${args[2]} (ACCESS_DENIED)`);
     }
     for (const args of reads) {
@@ -115,7 +115,7 @@ describe("prismctl against a gateway with auth.mode oidc", { timeout: 180_000 },
       expect(byAlice.code, `${args.join(" ")}: ${byAlice.stderr}`).toBe(0);
       expect(byAlice.stdout).toMatch(args[0] === "ts" ? /e1/ : /n1/);
       const byBob = await prismctl(bob, args);
-      expect(byBob.code).toBe(1);
+      expect(byBob.code).toBe(4);
       expect(byBob.stderr).toContain(`bob may not read namespace ${args[2]} (ACCESS_DENIED)`);
     }
   });
@@ -135,7 +135,7 @@ describe("prismctl against a gateway with auth.mode oidc", { timeout: 180_000 },
     ];
     for (const [token, reason] of bad) {
       const result = await prismctl(home, ["--token", token, "kv", "get", "login-keyvalue", "id-1"]);
-      expect(result.code, reason).toBe(1);
+      expect(result.code, reason).toBe(4);
       expect(result.stderr, reason).toContain(reason);
     }
     const good = await prismctl(home, [
@@ -153,14 +153,14 @@ describe("prismctl against a gateway with auth.mode oidc", { timeout: 180_000 },
     const nobody = mkdtempSync(join(tmpdir(), "prismctl-nobody-"));
     homes.push(nobody);
     const anonymous = await prismctl(nobody, ["kv", "get", "login-keyvalue", "id-1"]);
-    expect(anonymous.code).toBe(1);
+    expect(anonymous.code).toBe(4);
     expect(anonymous.stderr).toContain("TOKEN_MISSING");
 
     const bob = await loggedIn("bob");
     expect((await prismctl(bob, ["kv", "put", "login-keyvalue", "id-1", "v"])).code).toBe(0);
     expect((await prismctl(bob, ["logout"])).code).toBe(0);
     const after = await prismctl(bob, ["kv", "put", "login-keyvalue", "id-1", "v"]);
-    expect(after.code).toBe(1);
+    expect(after.code).toBe(4);
     expect(after.stderr).toContain("TOKEN_MISSING");
   });
 });

@@ -46,7 +46,7 @@ describe("PII keys and audit through the gateway and prismctl", { timeout: 120_0
     expect(second.stdout).toMatch(/new writes use key [0-9a-f]{16} \(older keys kept: [0-9a-f]{16}\)/);
     expect(second.stdout).toContain(key1!);
     const missing = await prismctl("keys", "rotate", "no-such-ns");
-    expect(missing.code).toBe(1);
+    expect(missing.code).toBe(3);
     expect(missing.stderr).toContain("(NAMESPACE_NOT_FOUND)");
   });
 

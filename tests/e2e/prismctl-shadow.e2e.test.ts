@@ -184,7 +184,7 @@ describe("prismctl shadow and backfill", { timeout: 180_000 }, () => {
     expect(status.stderr).toContain("(SHADOW_NOT_CONFIGURED)");
   });
 
-  it("refuses bad input with a usage message (exit 2) and names a missing backfill", async () => {
+  it("refuses bad input with a usage message (exit 2) and names a missing backfill (exit 3)", async () => {
     const mode = await prismctl("shadow", "mode", NS, "mirror");
     expect(mode.code).toBe(2);
     expect(mode.stderr).toContain('MODE: dual-write, shadow-read or read-shadow (not "mirror")');
@@ -199,8 +199,11 @@ describe("prismctl shadow and backfill", { timeout: 180_000 }, () => {
     expect(badRate.stderr).toContain('--rate: a whole number from 1 to 4,294,967,295 (not "0")');
 
     const missing = await prismctl("backfill", "status", "nope");
-    expect(missing.code).toBe(1);
-    expect(missing.stderr).toBe('error: no backfill job "nope" (BACKFILL_NOT_FOUND)\n');
+    expect(missing.code).toBe(3);
+    expect(missing.stderr).toBe(
+      'error: no backfill job "nope" (BACKFILL_NOT_FOUND)\n' +
+        "hint: `prismctl backfill start` prints a job's id; `prismctl shadow status NAMESPACE` shows the newest\n",
+    );
   });
 
   it("cancels a slow backfill started with --detach", async () => {

@@ -54,12 +54,28 @@ describe("prismctl", { timeout: 120_000 }, () => {
     expect((await prismctl("backend", "list")).stdout).toMatch(/^local\tsqlite\tSERVING\t/m);
   });
 
-  it("prints the status and reason of a failure and exits 1; usage errors exit 2", async () => {
+  it("prints the reason of a failure with a hint and exits by its kind; usage errors exit 2", async () => {
     const missing = await prismctl("kv", "get", "no-such-ns", "x");
-    expect(missing.code).toBe(1);
-    expect(missing.stderr).toContain("(NAMESPACE_NOT_FOUND)");
-    expect((await prismctl("kv", "put", "ctl-kv")).code).toBe(2);
+    expect(missing.code).toBe(3);
+    expect(missing.stderr).toBe(
+      'error: namespace "no-such-ns" does not exist (NAMESPACE_NOT_FOUND)\nhint: `prismctl namespace list` shows the namespaces\n',
+    );
+    const wrong = await prismctl("ts", "read", "ctl-kv", "cpu");
+    expect(wrong.code).toBe(1);
+    expect(wrong.stderr).toMatch(
+      /\(WRONG_PATTERN\)\nhint: `prismctl namespace list` shows each namespace's pattern/,
+    );
+    const usage = await prismctl("kv", "put", "ctl-kv");
+    expect(usage.code).toBe(2);
+    expect(usage.stderr).toBe(
+      "error: missing ID VALUE\nusage: prismctl kv put [NAMESPACE] ID VALUE [options]\nhint: prismctl kv put --help\n",
+    );
     expect((await prismctl("bogus")).code).toBe(2);
+    const down = await runPrismctl("127.0.0.1:1", ["namespace", "list"]);
+    expect(down.code).toBe(5);
+    expect(down.stderr).toMatch(
+      /\(UNAVAILABLE\)\nhint: is a gateway listening on 127\.0\.0\.1:1\? start one with `pnpm start`/,
+    );
   });
 
   it("writes, reads and tails events until Ctrl-C, as text or JSON lines", async () => {
