@@ -5,6 +5,7 @@ import {
   type Backend,
   type BackfillJob,
   BackfillState,
+  CircuitState,
   type GetShadowStatusResponse,
   HealthStatus,
   type Namespace,
@@ -38,6 +39,12 @@ export const SHADOW_MODES: Record<ShadowModeName, ShadowMode> = {
   "dual-write": ShadowMode.DUAL_WRITE,
   "shadow-read": ShadowMode.SHADOW_READ,
   "read-shadow": ShadowMode.READ_SHADOW,
+};
+
+const CIRCUITS: Record<number, BackendView["circuit"]> = {
+  [CircuitState.CLOSED]: "closed",
+  [CircuitState.OPEN]: "open",
+  [CircuitState.HALF_OPEN]: "half-open",
 };
 
 const BACKFILL_STATES: Record<number, BackfillView["state"]> = {
@@ -108,6 +115,7 @@ export function backendView(message: Backend): BackendView {
     latencyMs: message.healthLatency ? Number(durationMs(message.healthLatency)) : 0,
     patterns: message.patterns.map((p) => PATTERNS[p]).filter((p) => p !== undefined),
     capabilities: message.capabilities,
+    ...(CIRCUITS[message.circuit] && { circuit: CIRCUITS[message.circuit] }),
   };
 }
 

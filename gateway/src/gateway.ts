@@ -33,6 +33,7 @@ import { openBackends } from "./registry/backend-set.js";
 import { layerBackends, startChunkSweeps } from "./registry/layers.js";
 import { NamespaceRegistry } from "./registry/namespace-registry.js";
 import { startRetention } from "./registry/retention.js";
+import { CircuitBreakers } from "./resilience/circuit-breaker.js";
 import { PiiAdmin } from "./services/admin-pii.js";
 import { AdminService } from "./services/admin-service.js";
 import { ShadowAdmin } from "./services/admin-shadow.js";
@@ -99,7 +100,9 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
     ? new (await import("./telemetry/metrics.js")).GatewayMetrics(backends, logger)
     : undefined;
   // Metrics time each store round trip; the tracing layer goes over the timing one.
-  const instrument = wrapEach(metrics?.instrument, tracing?.traceBackend);
+  // Outermost: a call the breaker refuses is neither timed nor traced as a backend call.
+  const breakers = config.circuitBreaker.enabled ? new CircuitBreakers(config.circuitBreaker) : undefined;
+  const instrument = wrapEach(metrics?.instrument, tracing?.traceBackend, breakers?.wrap);
   const layered = layerBackends(backends, config, logger, instrument);
   const store = await openConfigStore(config, logger);
   const pii = await openPiiRuntime(config);
@@ -114,7 +117,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
     ),
   });
   await registry.start();
-  metrics?.watch({ registry, store });
+  metrics?.watch({ registry, store, ...(breakers && { breakers }) });
   const stopSweeps = startChunkSweeps(layered, () => registry.list());
   const stopRetention = startRetention(() => registry.list(), config.timeseries.retentionIntervalMs, logger);
   const backfills = new BackfillRunner(registry, store, config.shadow, registry.shadows.gatewayId, logger);
@@ -150,7 +153,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
   services.serve(
     AdminServiceDesc,
     Object.assign(
-      new AdminService(registry, backends, config.auth),
+      new AdminService(registry, backends, config.auth, breakers),
       piiAdmin.handlers(),
       new ShadowAdmin(registry, store, backfills, config.shadow).handlers(),
       trafficHandlers(metrics?.requests),

@@ -2,7 +2,7 @@ import { randomBytes } from "node:crypto";
 import { setTimeout as sleep } from "node:timers/promises";
 import { type ServiceError, status } from "@grpc/grpc-js";
 import { createPromiseClient, errorDetails, type PromiseClient } from "@prism/proto/grpc";
-import { AdminService, HealthStatus } from "@prism/proto/prism/admin/v1/admin";
+import { AdminService, CircuitState, HealthStatus } from "@prism/proto/prism/admin/v1/admin";
 import { KeyValueService } from "@prism/proto/prism/keyvalue/v1/keyvalue";
 import { isHealthy, type ServerName, stackEndpoints, startServer, stopServer } from "@prism/stack";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -15,7 +15,8 @@ import { type CallOutcome, clientVisibleText, DRIVER_TEXT, eventually, settle } 
  * real server of the local stack. The server is stopped (gracefully, then by a crash) under the
  * gateway's feet; calls to its namespace must fail fast with UNAVAILABLE and no driver text, the
  * memory namespace must not notice, the admin API must report the backend down, and once the
- * server is back the same gateway process must serve the old data again.
+ * server is back the same gateway process must serve the old data again. Repeated failures open
+ * the backend's circuit breaker, and a successful call after recovery closes it.
  *
  * These tests stop shared servers, so they run in their own sequential phase, and they always
  * bring the server back (healthy) before they finish, pass or fail.
@@ -180,6 +181,9 @@ describe.each(OUTAGES)("when $server goes away", ({ server, backend, options }) 
         expect(down[backend]?.health).toBe(HealthStatus.NOT_SERVING);
         expect(down[backend]?.healthMessage).not.toMatch(DRIVER_TEXT);
         expect(down.mem?.health).toBe(HealthStatus.SERVING);
+        // Repeated failures opened the backend's circuit: later calls never wait on the driver.
+        expect(down[backend]?.circuit).not.toBe(CircuitState.CLOSED);
+        expect(down.mem?.circuit).toBe(CircuitState.CLOSED);
       } finally {
         stopping = false;
         await traffic;
@@ -206,6 +210,7 @@ describe.each(OUTAGES)("when $server goes away", ({ server, backend, options }) 
       const up = await healthOf();
       expect(up[backend]?.health).toBe(HealthStatus.SERVING);
       expect(up.mem?.health).toBe(HealthStatus.SERVING);
+      expect(up[backend]?.circuit).toBe(CircuitState.CLOSED);
     },
     120_000,
   );

@@ -299,6 +299,21 @@ export const gatewayConfigSchema = z.strictObject({
       serviceName: z.string().min(1).max(256).default("prism-gateway"),
     })
     .prefault({}),
+  /**
+   * A circuit breaker per backend instance: after `failureThreshold` consecutive calls failing as
+   * unavailable or timed out, the backend's namespaces get UNAVAILABLE at once for `openMs`, then
+   * one probe call at a time decides whether it is back.
+   */
+  circuitBreaker: z
+    .strictObject({
+      /** Off: every call tries its backend, however often it failed just before. */
+      enabled: z.boolean().default(true),
+      /** Consecutive unavailable or timed-out calls that open the circuit. */
+      failureThreshold: z.number().int().min(1).max(1000).default(5),
+      /** How long an open circuit refuses calls before one probe is let through. */
+      openMs: z.number().int().min(100).max(600_000).default(5000),
+    })
+    .prefault({}),
   /** Deadline applied when a client sets none. */
   defaultDeadlineMs: z.number().int().min(1).default(30_000),
   /** The longest deadline a call may have, whatever the client asks. */

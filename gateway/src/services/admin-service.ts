@@ -6,6 +6,7 @@ import {
   type ApplyNamespaceResponse,
   ApplyNamespaceResponseSchema,
   BackendSchema,
+  CircuitState,
   type DeleteNamespaceRequest,
   type DeleteNamespaceResponse,
   DeleteNamespaceResponseSchema,
@@ -28,6 +29,7 @@ import { type AdminAccess, checkGrants, whoAmI } from "../auth/admin-access.js";
 import type { RequestContext } from "../context.js";
 import { listSchemas, registerSchema } from "../pii/schema-admin.js";
 import type { NamespaceRegistry } from "../registry/namespace-registry.js";
+import type { CircuitBreakers } from "../resilience/circuit-breaker.js";
 import { namespaceFromMessage, namespaceToMessage, PATTERN_OF } from "./namespace-message.js";
 
 const HEALTH_TIMEOUT_MS = 2000;
@@ -37,12 +39,21 @@ const HEALTH_TIMEOUT_MS = 2000;
  * live health probe). Shadow, schema and backfill methods belong to later changes and answer
  * UNIMPLEMENTED until then.
  */
+const CIRCUIT_STATES = {
+  none: CircuitState.UNSPECIFIED,
+  closed: CircuitState.CLOSED,
+  open: CircuitState.OPEN,
+  "half-open": CircuitState.HALF_OPEN,
+} as const;
+
 export class AdminService {
   constructor(
     private readonly registry: NamespaceRegistry,
     private readonly backends: ReadonlyMap<string, Backend>,
     /** Who may administer (auth mode, admin groups): WhoAmI and the grant rule of applyNamespace. */
     private readonly access: AdminAccess = { mode: "none", adminGroups: [] },
+    /** The backends' circuit breakers, when on: their state is part of ListBackends. */
+    private readonly breakers?: CircuitBreakers,
   ) {}
 
   async whoAmI(_request: WhoAmIRequest, ctx: RequestContext): Promise<WhoAmIResponse> {
@@ -125,6 +136,7 @@ export class AdminService {
             .filter((pattern) => backend[pattern] !== undefined)
             .map((pattern) => PATTERN_OF[pattern]),
           capabilities: capabilityNames(backend),
+          circuit: CIRCUIT_STATES[this.breakers?.get(backend.name)?.state ?? "none"],
         });
       }),
     );

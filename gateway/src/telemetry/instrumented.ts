@@ -24,7 +24,8 @@ export interface BackendCall {
  * What an instrumented backend tells about each call: `onStart` before the backend is called
  * (its result — a start time, a span — comes back in `onEnd`), `onEnd` when the call settled
  * (a stream: when it ended, failed or its consumer stopped) with the error, undefined on success.
- * Hooks must not throw.
+ * Hooks must not throw — except `onStart` refusing the call (the circuit breaker): the call then
+ * fails with that error without reaching the backend, and `onEnd` is not called.
  *
  * @example const timing: BackendCallHooks<number> = { onStart: () => performance.now(), onEnd: (call, t0) => log(call.operation, performance.now() - t0) };
  */

@@ -3,6 +3,7 @@ import { collectDefaultMetrics, Registry } from "prom-client";
 import type { ConfigStore } from "../config/config-store.js";
 import type { Logger } from "../log.js";
 import type { NamespaceRegistry } from "../registry/namespace-registry.js";
+import type { CircuitBreakers } from "../resilience/circuit-breaker.js";
 import { BACKFILL_KIND, type BackfillRecord } from "../shadow/backfill.js";
 import type { ShadowState } from "../shadow/shadow-state.js";
 import { BackendMetrics } from "./backend-metrics.js";
@@ -29,9 +30,13 @@ function processMetrics(): Registry {
 }
 
 /** Where shadow and backfill series come from, read at scrape time. */
+const CIRCUIT_VALUES = { closed: 0, "half-open": 1, open: 2 } as const;
+
 export interface ShadowSources {
   registry: NamespaceRegistry;
   store: ConfigStore;
+  /** The backends' circuit breakers, when on. */
+  breakers?: CircuitBreakers;
 }
 
 /**
@@ -57,6 +62,7 @@ export class GatewayMetrics {
     processMetrics();
     this.shadowSeries();
     this.backfillSeries();
+    this.circuitSeries();
   }
 
   /** Puts the timing layer over an opened backend (`layerBackends`' `instrument`). */
@@ -125,6 +131,32 @@ export class GatewayMetrics {
    * The newest backfill job of each served namespace, from the config store's shared state (the
    * same on every gateway sharing the store: aggregate with max, not sum).
    */
+  private circuitSeries(): void {
+    const breakers = () => [...(this.sources?.breakers?.all() ?? [])];
+    collected(
+      this.registry,
+      {
+        name: "prism_backend_circuit_state",
+        help: "The backend's circuit breaker: 0 closed (calls flow), 1 half-open (one probe), 2 open (calls refused).",
+        type: "gauge",
+      },
+      () =>
+        breakers().map((breaker) => ({
+          labels: { backend: breaker.backend },
+          value: CIRCUIT_VALUES[breaker.state],
+        })),
+    );
+    collected(
+      this.registry,
+      {
+        name: "prism_backend_circuit_opened_total",
+        help: "Times the backend's circuit breaker opened (consecutive unavailable or timed-out calls).",
+        type: "counter",
+      },
+      () => breakers().map((breaker) => ({ labels: { backend: breaker.backend }, value: breaker.opened })),
+    );
+  }
+
   private backfillSeries(): void {
     let reading: Promise<BackfillRecord[]> | undefined;
     // The three families are collected together; they share one read of the store.
