@@ -34,6 +34,7 @@ import { layerBackends, startChunkSweeps } from "./registry/layers.js";
 import { NamespaceRegistry } from "./registry/namespace-registry.js";
 import { startRetention } from "./registry/retention.js";
 import { CircuitBreakers } from "./resilience/circuit-breaker.js";
+import { LoadShedder, shed } from "./resilience/load-shedder.js";
 import { PiiAdmin } from "./services/admin-pii.js";
 import { AdminService } from "./services/admin-service.js";
 import { ShadowAdmin } from "./services/admin-shadow.js";
@@ -123,6 +124,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
   const backfills = new BackfillRunner(registry, store, config.shadow, registry.shadows.gatewayId, logger);
   backfills.start();
 
+  const shedder = new LoadShedder(config.overload);
   const maxReceive = receiveLimit(config);
   const server = new Server({
     // The gateway serves no channelz, and its per-call bookkeeping was 3% of all allocation.
@@ -135,6 +137,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
     [
       ...(tracing ? [tracing.serverSpans] : []),
       telemetry(metrics?.requests),
+      shed(shedder),
       authenticate(createAuthenticator(config.auth, logger)),
       requireAdmin(config.auth),
       deadline(config, cancelOfCall),
@@ -173,6 +176,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
     ),
   );
   widenFlowControlWindows(server, logger);
+  shedder.restart();
   const host = config.listen.grpc.slice(0, config.listen.grpc.lastIndexOf(":"));
   const address = `${host}:${port}`;
   logger.info(
@@ -195,6 +199,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
         await adminUi?.close();
         await stopSweeps();
         await stopRetention();
+        shedder.close();
         // A running backfill keeps its checkpoint; another gateway (or this one restarted) resumes it.
         await backfills.stop();
         // Open tails end with OK at once; async writes still reach their backends.

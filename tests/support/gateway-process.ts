@@ -38,9 +38,12 @@ export async function startGatewayProcess(
   const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), "prism-e2e-"));
   const file = join(dataDir, "gateway.yaml");
   const metrics = { listen: "127.0.0.1:0", ...(config.metrics as object | undefined) };
+  // Gateways of parallel tests on two cores lag by design; shedding would turn that into refusals
+  // the tests did not ask for. load-shedder.test.ts covers shedding.
+  const overload = { shedLagMs: 0, ...(config.overload as object | undefined) };
   writeFileSync(
     file,
-    stringify({ listen: { grpc: "127.0.0.1:0" }, dataDir, logLevel: "info", ...config, metrics }),
+    stringify({ listen: { grpc: "127.0.0.1:0" }, dataDir, logLevel: "info", ...config, metrics, overload }),
   );
   const gateway = launchGateway({ args: ["--config", file], ...(options.env && { env: options.env }) });
   const address = await gateway.listening();

@@ -314,6 +314,19 @@ export const gatewayConfigSchema = z.strictObject({
       openMs: z.number().int().min(100).max(600_000).default(5000),
     })
     .prefault({}),
+  /**
+   * Load shedding: while the event loop's delay (the worst in each `sampleMs`, two in a row) exceeds `shedLagMs`, bulk
+   * calls (Scan, Tail, Traverse) are refused with RESOURCE_EXHAUSTED (OVERLOADED); beyond twice
+   * that, every data call. Health and admin calls are never shed.
+   */
+  overload: z
+    .strictObject({
+      /** 0 turns shedding off. */
+      shedLagMs: z.number().int().min(0).max(60_000).default(1000),
+      /** How often the event-loop delay is sampled. */
+      sampleMs: z.number().int().min(50).max(10_000).default(500),
+    })
+    .prefault({}),
   /** Deadline applied when a client sets none. */
   defaultDeadlineMs: z.number().int().min(1).default(30_000),
   /** The longest deadline a call may have, whatever the client asks. */

@@ -57,6 +57,10 @@ export const namespaceSpecSchema = z.strictObject({
         .max(1 << 30)
         .optional(),
       rps: z.number().int().min(1).max(10_000_000).optional(),
+      /** Calls a second for each caller (auth on): one client cannot use the whole `rps`. */
+      principal_rps: z.number().int().min(1).max(10_000_000).optional(),
+      /** Calls of the namespace in progress at once on this gateway (tails not counted). */
+      concurrency: z.number().int().min(1).max(1_000_000).optional(),
       /** Graph: edges one Traverse or ShortestPath may examine before it fails. */
       visit_budget: z.number().int().min(1).max(100_000_000).optional(),
     })

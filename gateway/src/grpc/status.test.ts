@@ -2,7 +2,7 @@ import { status } from "@grpc/grpc-js";
 import { type ErrorKind, PrismError } from "@prism/core";
 import { errorDetails } from "@prism/proto/grpc";
 import { describe, expect, it } from "vitest";
-import { GRPC_CODE_OF_KIND, toGrpcStatus } from "./status.js";
+import { GRPC_CODE_OF_KIND, MAX_STATUS_TEXT, MAX_VIOLATIONS, toGrpcStatus } from "./status.js";
 
 describe("error kinds → gRPC status", () => {
   // Each row pins one kind; a change of mapping must change this table.
@@ -50,5 +50,24 @@ describe("error kinds → gRPC status", () => {
   it("adds a BadRequest field violation for field errors", () => {
     const mapped = toGrpcStatus(new PrismError("InvalidArgument", "id: is required", { field: "id" }));
     expect(errorDetails({ metadata: mapped.metadata }).fieldViolations).toMatchObject([{ field: "id" }]);
+  });
+
+  it("bounds the text it sends, however much of the request an error quotes", () => {
+    // A 320 KB backend name quoted whole made trailers past HTTP/2's limits (the fuzz test found it).
+    const huge = "x".repeat(320_000);
+    const mapped = toGrpcStatus(
+      new PrismError("InvalidArgument", `unknown backend ${huge}`, {
+        field: "shadow.backend",
+        metadata: { backend: huge },
+        violations: Array.from({ length: 50 }, () => ({ field: huge, description: huge })),
+      }),
+    );
+    expect(mapped.details?.length).toBe(MAX_STATUS_TEXT);
+    expect(mapped.details?.endsWith("…")).toBe(true);
+    const details = errorDetails({ metadata: mapped.metadata });
+    expect(details.metadata.backend?.length).toBe(MAX_STATUS_TEXT);
+    expect(details.fieldViolations).toHaveLength(MAX_VIOLATIONS);
+    expect(details.fieldViolations[0]?.description.length).toBe(MAX_STATUS_TEXT);
+    expect((mapped.metadata?.get("grpc-status-details-bin")[0] as Buffer).length).toBeLessThan(16 << 10);
   });
 });

@@ -170,17 +170,21 @@ export function mayAccess(namespace: ResolvedNamespace, action: Access, principa
   );
 }
 
-/** Step 5, rate limit: the namespace's token bucket, if it has one. */
+/**
+ * Step 5, admission: the namespace's rate, the caller's own rate (`principal_rps`, auth on) and
+ * the namespace's calls in progress (`concurrency`; a slot is freed when the call ends).
+ */
 export function rateLimit(): Interceptor {
   return (next, info) => {
     if (!info.pattern) return next;
+    // An open-ended stream (a tail) holds no concurrency slot: it lasts as long as its reader.
+    const counted = !info.openEnded;
     return (request, ctx) => {
-      const { limiter, spec } = ctx.namespace!;
-      if (limiter && !limiter.tryTake()) {
-        throw new PrismError("ResourceExhausted", `namespace ${spec.name} is over its rate limit`, {
-          reason: "RATE_LIMITED",
-          metadata: { namespace: spec.name, rps: String(limiter.rps) },
-        });
+      const { admission, spec } = ctx.namespace!;
+      if (admission) {
+        const principal = ctx.principal.subject === ANONYMOUS.subject ? undefined : ctx.principal.subject;
+        const release = admission.admit(spec.name, principal, counted);
+        if (release) ctx.onEnd(release);
       }
       return next(request, ctx);
     };

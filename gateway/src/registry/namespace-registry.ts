@@ -21,8 +21,8 @@ import { namespaceValuePolicy, schemaProblems, servingProblem } from "../pii/nam
 import { type RegisteredFile, registerSchemaSet, SchemaCatalog } from "../pii/schema-catalog.js";
 import type { ValuePolicySettings } from "../pii/schema-values.js";
 import { ShadowRuntime } from "../shadow/shadow-runtime.js";
+import { Admission } from "./admission.js";
 import { Binding } from "./binding.js";
-import { RateLimiter } from "./rate-limiter.js";
 
 /** A namespace ready to serve: its spec, where it came from, and its binding. */
 export interface ResolvedNamespace {
@@ -33,7 +33,8 @@ export interface ResolvedNamespace {
   readonly binding: Binding;
   /** Largest value accepted, from the namespace's limits or the gateway default. */
   readonly maxValueBytes: number;
-  readonly limiter: RateLimiter | undefined;
+  /** Its rate, per-caller rate and concurrency limits; undefined when it sets none. */
+  readonly admission: Admission | undefined;
   /** TimeSeries namespaces: retention and accept window, from the spec or the gateway defaults. */
   readonly timeseries: TsNamespaceSettings | undefined;
   /** Graph: edges one traversal may examine (the namespace's limits.visit_budget or the default). */
@@ -315,13 +316,18 @@ export class NamespaceRegistry {
     /** A dry run leaves the namespace's shadow traffic alone. */
     dryRun = false,
   ): ResolvedNamespace {
-    const rps = spec.limits?.rps;
-    const limiter =
-      rps === undefined
-        ? undefined
-        : previous?.limiter?.rps === rps
-          ? previous.limiter
-          : new RateLimiter(rps);
+    const limits = {
+      rps: spec.limits?.rps,
+      principalRps: spec.limits?.principal_rps,
+      concurrency: spec.limits?.concurrency,
+    };
+    const limited = Object.values(limits).some((limit) => limit !== undefined);
+    // Kept while unchanged, so a reload neither refills the buckets nor forgets calls in progress.
+    const admission = !limited
+      ? undefined
+      : previous?.admission?.sameAs(limits)
+        ? previous.admission
+        : new Admission(limits);
     const shadow = spec.shadow ? this.backends.get(spec.shadow.backend) : undefined;
     const shadowState = shadow && !dryRun ? this.shadows.stateFor(spec, version) : undefined;
     return Object.freeze({
@@ -335,7 +341,7 @@ export class NamespaceRegistry {
         (spec.pattern === "timeseries"
           ? this.config.timeseries.maxPayloadBytes
           : this.config.keyvalue.maxValueBytes),
-      limiter,
+      admission,
       timeseries: spec.pattern === "timeseries" ? timeSeriesSettings(spec, this.config) : undefined,
       graphVisitBudget: spec.limits?.visit_budget ?? this.config.graph.visitBudget,
       values: this.valuesOf(spec),

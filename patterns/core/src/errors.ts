@@ -39,6 +39,8 @@ export interface PrismErrorOptions {
    * InvalidArgument that lists several: sent as google.rpc.BadRequest field violations.
    */
   violations?: readonly FieldViolation[];
+  /** For a refusal under load: when the client may retry (sent as google.rpc.RetryInfo). */
+  retryAfterMs?: number;
 }
 
 /** One problem with one field of a request. */
@@ -60,6 +62,7 @@ export class PrismError extends Error {
   readonly metadata: Record<string, string>;
   readonly field: string | undefined;
   readonly violations: readonly FieldViolation[];
+  readonly retryAfterMs: number | undefined;
 
   constructor(kind: ErrorKind, message: string, options: PrismErrorOptions = {}) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
@@ -68,6 +71,7 @@ export class PrismError extends Error {
     this.metadata = options.metadata ?? {};
     this.field = options.field;
     this.violations = options.violations ?? [];
+    this.retryAfterMs = options.retryAfterMs;
   }
 }
 

@@ -40,6 +40,12 @@ export const REASONS = {
   NOT_IMPLEMENTED: { kind: "Unimplemented", meaning: "This gateway does not implement the method called." },
   INTERNAL: { kind: "Internal", meaning: "A fault inside Prism; the details are only in the gateway's log." },
 
+  // Any request.
+  MALFORMED_REQUEST: {
+    kind: "InvalidArgument",
+    meaning: "The request message is not a valid protobuf encoding of the method's input.",
+  },
+
   // Namespaces and access.
   NAMESPACE_REQUIRED: { kind: "InvalidArgument", meaning: "The request names no namespace." },
   NAMESPACE_NOT_FOUND: { kind: "NotFound", meaning: "No namespace of that name is configured or applied." },
@@ -62,6 +68,19 @@ export const REASONS = {
   RATE_LIMITED: {
     kind: "ResourceExhausted",
     meaning: "The namespace's requests-per-second limit was reached.",
+  },
+  PRINCIPAL_RATE_LIMITED: {
+    kind: "ResourceExhausted",
+    meaning: "The caller's requests-per-second limit in the namespace (limits.principal_rps) was reached.",
+  },
+  CONCURRENCY_LIMITED: {
+    kind: "ResourceExhausted",
+    meaning: "The namespace has limits.concurrency calls in progress on this gateway; retry after the delay.",
+  },
+  OVERLOADED: {
+    kind: "ResourceExhausted",
+    meaning:
+      "The gateway is shedding load (its event loop lags); retry after the delay, elsewhere if you can.",
   },
 
   // Authentication (auth.mode oidc or mtls) and administration.

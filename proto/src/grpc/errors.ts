@@ -1,7 +1,7 @@
 import { fromBinary } from "@bufbuild/protobuf";
-import { anyUnpack } from "@bufbuild/protobuf/wkt";
+import { anyUnpack, durationMs } from "@bufbuild/protobuf/wkt";
 import type { ServiceError } from "@grpc/grpc-js";
-import { BadRequestSchema, ErrorInfoSchema } from "../gen/google/rpc/error_details_pb.js";
+import { BadRequestSchema, ErrorInfoSchema, RetryInfoSchema } from "../gen/google/rpc/error_details_pb.js";
 import { StatusSchema } from "../gen/google/rpc/status_pb.js";
 
 /** Metadata key of the serialized google.rpc.Status that carries error details. */
@@ -13,6 +13,8 @@ export interface ErrorDetails {
   domain?: string;
   metadata: Record<string, string>;
   fieldViolations: { field: string; description: string }[];
+  /** From google.rpc.RetryInfo: when a call refused for load may be retried. */
+  retryAfterMs?: number;
 }
 
 /**
@@ -31,6 +33,8 @@ export function errorDetails(error: unknown): ErrorDetails {
     if (info) Object.assign(details, { reason: info.reason, domain: info.domain, metadata: info.metadata });
     const badRequest = anyUnpack(any, BadRequestSchema);
     if (badRequest) details.fieldViolations.push(...badRequest.fieldViolations);
+    const retry = anyUnpack(any, RetryInfoSchema);
+    if (retry?.retryDelay) details.retryAfterMs = Number(durationMs(retry.retryDelay));
   }
   return details;
 }
