@@ -128,19 +128,25 @@ export function addAdminCommands(root: Command, kit: CommandKit): void {
     backend
       .command("list")
       .alias("ls")
-      .description("Every backend: NAME<TAB>TYPE<TAB>SERVING|NOT_SERVING reason<TAB>CAPABILITIES."),
+      .description(
+        "Every backend: NAME<TAB>TYPE<TAB>SERVING|NOT_SERVING reason<TAB>CAPABILITIES<TAB>circuit closed|open|half-open.",
+      ),
     {},
     async (ctx) => {
       const answer = await withClient(ctx, AdminService, (admin) => admin.listBackends({}));
       ctx.print.document(protoJson(ListBackendsResponseSchema, answer), () =>
         answer.backends.map((b) => {
           const health = b.health === 1 ? "SERVING" : `NOT_SERVING ${b.healthMessage}`;
-          return `${b.name}\t${b.type}\t${health}\t${b.capabilities.join(",")}`;
+          const circuit = CIRCUITS[b.circuit] ?? "-";
+          return `${b.name}\t${b.type}\t${health}\t${b.capabilities.join(",")}\t${circuit}`;
         }),
       );
     },
   );
 }
+
+/** CircuitState → the word `backend list` prints. */
+const CIRCUITS: Record<number, string> = { 1: "closed", 2: "open", 3: "half-open" };
 
 /** `keyvalue`, `timeseries`, `graph`. */
 export function patternName(pattern: Pattern): string {

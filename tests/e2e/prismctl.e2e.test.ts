@@ -51,7 +51,7 @@ describe("prismctl", { timeout: 120_000 }, () => {
     expect((await prismctl("namespace", "apply", "-f", file)).stdout).toBe("ctl-applied created (v1)\n");
     expect((await prismctl("namespace", "list")).stdout).toContain("ctl-applied\tlocal\tv1");
     expect((await prismctl("kv", "put", "ctl-applied", "a", "b")).code).toBe(0);
-    expect((await prismctl("backend", "list")).stdout).toMatch(/^local\tsqlite\tSERVING\t/m);
+    expect((await prismctl("backend", "list")).stdout).toMatch(/^local\tsqlite\tSERVING\t.*\tclosed$/m);
   });
 
   it("prints the reason of a failure with a hint and exits by its kind; usage errors exit 2", async () => {
