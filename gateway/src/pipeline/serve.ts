@@ -8,6 +8,7 @@ import type {
   ServerDuplexStream,
   ServerUnaryCall,
   ServerWritableStream,
+  ServiceDefinition,
   UntypedHandleCall,
 } from "@grpc/grpc-js";
 import { abortError, type PatternName, PrismError } from "@prism/core";
@@ -166,7 +167,7 @@ export class ServiceSet {
       const implementation = impl[local] as Handler | undefined;
       handlers[method.localName] = this.handlerOf(method, info, implementation?.bind(impl));
     }
-    this.server.addService(grpcServiceDefinition(desc), handlers);
+    this.server.addService(tolerantDefinition(desc), handlers);
     this.served.push(desc);
   }
 
@@ -176,6 +177,7 @@ export class ServiceSet {
       case "unary": {
         const chain = compose(this.interceptors, target as Next, info);
         const handle: handleUnaryCall<unknown, unknown> = (call, callback) => {
+          if (call.request instanceof Undecodable) return callback(toGrpcStatus(call.request.error(info)));
           const ctx = new CallState(info.path, call, deadlineOf(call), this.logger);
           run(chain, call.request, ctx).then(
             (response) => {
@@ -217,6 +219,11 @@ export class ServiceSet {
   >(target: Handler, info: MethodInfo, input: (call: C) => unknown): (call: C) => void {
     const chain = compose(this.interceptors, streamTo(target), info);
     return (call) => {
+      const request = (call as { request?: unknown }).request;
+      if (request instanceof Undecodable) {
+        call.emit("error", toGrpcStatus(request.error(info)));
+        return;
+      }
       const ctx = new CallState(info.path, call, deadlineOf(call), this.logger);
       run(chain, input(call), ctx).then(
         () => {
@@ -289,6 +296,7 @@ async function* incoming(call: ServerDuplexStream<unknown, unknown>): AsyncItera
   let failure: unknown;
   let wake: (() => void) | undefined;
   const onData = (message: unknown) => {
+    if (message instanceof Undecodable) return onError(message.error());
     queue.push(message);
     // Stop reading (HTTP/2 flow control then holds the client back) while answers lag behind.
     if (queue.length >= MAX_QUEUED_REQUESTS) call.pause();
@@ -325,6 +333,42 @@ async function* incoming(call: ServerDuplexStream<unknown, unknown>): AsyncItera
     call.removeListener("end", onEnd);
     call.removeListener("error", onError);
   }
+}
+
+/**
+ * A request message that did not decode. grpc-js answers a throwing deserializer with INTERNAL
+ * (and a bidi stream's later message likewise), but a malformed request is the client's error:
+ * the deserializer returns this instead and the handler answers INVALID_ARGUMENT.
+ */
+class Undecodable {
+  constructor(private readonly cause: unknown) {}
+
+  error(info?: MethodInfo): PrismError {
+    const input = info ? ` ${info.method.input.typeName}` : "";
+    return new PrismError("InvalidArgument", `the request is not a valid${input} message`, {
+      reason: "MALFORMED_REQUEST",
+      cause: this.cause,
+    });
+  }
+}
+
+/** The grpc-js definition of `desc` with request decoding that never throws (see `Undecodable`). */
+function tolerantDefinition(desc: DescService): ServiceDefinition {
+  const definition: Record<string, ServiceDefinition[string]> = {};
+  for (const [name, method] of Object.entries(grpcServiceDefinition(desc))) {
+    const decode = method.requestDeserialize;
+    definition[name] = {
+      ...method,
+      requestDeserialize: (bytes: Buffer) => {
+        try {
+          return decode(bytes);
+        } catch (error) {
+          return new Undecodable(error);
+        }
+      },
+    };
+  }
+  return definition;
 }
 
 function unimplemented(path: string): Handler {
