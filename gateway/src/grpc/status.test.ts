@@ -68,6 +68,6 @@ describe("error kinds → gRPC status", () => {
     expect(details.metadata.backend?.length).toBe(MAX_STATUS_TEXT);
     expect(details.fieldViolations).toHaveLength(MAX_VIOLATIONS);
     expect(details.fieldViolations[0]?.description.length).toBe(MAX_STATUS_TEXT);
-    expect((mapped.metadata?.get("grpc-status-details-bin")[0] as Buffer).length).toBeLessThan(16 << 10);
+    expect((mapped.metadata!.get("grpc-status-details-bin")[0] as Buffer).length).toBeLessThan(16 << 10);
   });
 });
