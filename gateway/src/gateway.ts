@@ -50,7 +50,7 @@ import {
 } from "./services/reflection-service.js";
 import { TIMESERIES_POLICY, TimeSeriesService } from "./services/timeseries/timeseries-service.js";
 import { BackfillRunner } from "./shadow/backfill.js";
-import { wrapEach } from "./telemetry/instrumented.js";
+import { combineHooks, instrumented } from "./telemetry/instrumented.js";
 import { serveMetrics } from "./telemetry/metrics-server.js";
 
 /** What `startGateway` needs; drivers and logger default to the built-in ones. */
@@ -101,9 +101,17 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
     ? new (await import("./telemetry/metrics.js")).GatewayMetrics(backends, logger)
     : undefined;
   // Metrics time each store round trip; the tracing layer goes over the timing one.
-  // Outermost: a call the breaker refuses is neither timed nor traced as a backend call.
   const breakers = config.circuitBreaker.enabled ? new CircuitBreakers(config.circuitBreaker) : undefined;
-  const instrument = wrapEach(metrics?.instrument, tracing?.traceBackend, breakers?.wrap);
+  // One layer for every observer of backend calls; the breaker first: a call it refuses is
+  // neither traced nor timed as a backend call.
+  const instrument = (backend: Backend): Backend => {
+    const hooks = combineHooks([
+      breakers?.hooksFor(backend.name),
+      tracing?.backendHooks,
+      metrics?.backends.hooks,
+    ]);
+    return hooks ? instrumented(backend, hooks) : backend;
+  };
   const layered = layerBackends(backends, config, logger, instrument);
   const store = await openConfigStore(config, logger);
   const pii = await openPiiRuntime(config);

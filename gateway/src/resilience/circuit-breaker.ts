@@ -92,18 +92,24 @@ export class CircuitBreaker implements BackendCallHooks<Ticket> {
  * refused call is not timed or traced as a backend call). Streams (a TimeSeries tail) count like
  * calls: refused when open, a failure when they fail.
  *
- * @example layerBackends(backends, config, logger, wrapEach(metrics?.instrument, tracing?.traceBackend, breakers.wrap))
+ * @example instrumented(backend, combineHooks([breakers.hooksFor(backend.name), metrics?.backends.hooks])!)
  */
 export class CircuitBreakers {
   private readonly breakers = new Map<string, CircuitBreaker>();
 
   constructor(private readonly settings: CircuitSettings) {}
 
-  readonly wrap = (backend: Backend): Backend => {
-    const breaker = new CircuitBreaker(backend.name, this.settings);
-    this.breakers.set(backend.name, breaker);
-    return instrumented(backend, breaker);
-  };
+  readonly wrap = (backend: Backend): Backend => instrumented(backend, this.hooksFor(backend.name));
+
+  /** The breaker of a backend instance, created on first use: hooks for one combined layer. */
+  hooksFor(backend: string): CircuitBreaker {
+    let breaker = this.breakers.get(backend);
+    if (!breaker) {
+      breaker = new CircuitBreaker(backend, this.settings);
+      this.breakers.set(backend, breaker);
+    }
+    return breaker;
+  }
 
   /** The breaker of a backend instance; undefined for one this set does not guard. */
   get(backend: string): CircuitBreaker | undefined {

@@ -179,16 +179,29 @@ async function* reported<V, T>(
   }
 }
 
-/** A layer put over each opened backend (see `layerBackends`' `instrument`). */
-export type BackendWrapper = (backend: Backend) => Backend;
-
 /**
- * The wrappers that are set, applied in order (the first one innermost), or undefined when none is.
+ * Several hooks as one, so a backend gets ONE instrumented layer however many observers it has
+ * (each layer costs every backend call an async frame). `onStart` runs in the order given — a
+ * refusal (the circuit breaker, first) starts none of the later ones — and `onEnd` in reverse.
+ * Undefined when none is set.
  *
- * @example layerBackends(backends, config, logger, wrapEach(metrics?.instrument, tracing?.traceBackend))
+ * @example instrumented(backend, combineHooks([breaker, tracing?.backendHooks, metrics?.backends.hooks])!)
  */
-export function wrapEach(...wrappers: (BackendWrapper | undefined)[]): BackendWrapper | undefined {
-  const set = wrappers.filter((wrapper) => wrapper !== undefined);
-  if (set.length === 0) return undefined;
-  return (backend) => set.reduce((wrapped, wrapper) => wrapper(wrapped), backend);
+export function combineHooks(
+  list: readonly (BackendCallHooks<unknown> | undefined)[],
+): BackendCallHooks<unknown> | undefined {
+  const hooks = list.filter((h) => h !== undefined);
+  if (hooks.length <= 1) return hooks[0];
+  const count = hooks.length;
+  return {
+    onStart(call, namespace, options) {
+      const started = new Array<unknown>(count);
+      for (let i = 0; i < count; i++) started[i] = hooks[i]!.onStart(call, namespace, options);
+      return started;
+    },
+    onEnd(call, started, error) {
+      const tickets = started as unknown[];
+      for (let i = count - 1; i >= 0; i--) hooks[i]!.onEnd(call, tickets[i], error);
+    },
+  };
 }

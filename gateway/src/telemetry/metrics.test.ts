@@ -9,7 +9,7 @@ import { Registry } from "prom-client";
 import { afterAll, describe, expect, it } from "vitest";
 import { ConfigError, loadConfig } from "../config/load-config.js";
 import { DRIVERS } from "../drivers.js";
-import { type BackendCall, instrumented, wrapEach } from "./instrumented.js";
+import { type BackendCall, type BackendCallHooks, combineHooks, instrumented } from "./instrumented.js";
 import { LATENCY_BUCKETS, LatencyHistogram } from "./instruments.js";
 import { GatewayMetrics } from "./metrics.js";
 import { serveMetrics } from "./metrics-server.js";
@@ -159,11 +159,37 @@ describe("instrumented", () => {
     expect(calls).toEqual(["start write false", "end write", "start tail true", "end tail"]);
   });
 
-  it("composes wrappers innermost first", () => {
-    const tagged = (tag: string) => (backend: Backend) => ({ ...backend, name: `${tag}(${backend.name})` });
-    expect(wrapEach(undefined, undefined)).toBeUndefined();
-    const wrap = wrapEach(tagged("a"), undefined, tagged("b"))!;
-    expect(wrap({ name: "x" } as Backend).name).toBe("b(a(x))");
+  it("combines hooks into one layer: started in order, ended in reverse, none after a refusal", async () => {
+    const seen: string[] = [];
+    const tag = (name: string, refuse = false): BackendCallHooks<string> => ({
+      onStart: (call) => {
+        if (refuse && call.operation === "delete") throw new Error(`${name} refused`);
+        seen.push(`start ${name}`);
+        return name;
+      },
+      onEnd: (_call, started) => {
+        seen.push(`end ${started}`);
+      },
+    });
+    expect(combineHooks([undefined, undefined])).toBeUndefined();
+    const backend = await memoryDriver.open({ name: "mem", options: {}, dataDir: tmpdir() });
+    const hooks = combineHooks([tag("breaker", true), undefined, tag("spans"), tag("timing")])!;
+    const layered = instrumented(backend, hooks);
+    await layered.keyvalue!.put("ns", "id", [{ key: new Uint8Array(), value: new Uint8Array([1]) }], {});
+    expect(seen).toEqual([
+      "start breaker",
+      "start spans",
+      "start timing",
+      "end timing",
+      "end spans",
+      "end breaker",
+    ]);
+    seen.length = 0;
+    await expect(layered.keyvalue!.delete("ns", "id", { kind: "all" }, {})).rejects.toThrow(
+      "breaker refused",
+    );
+    expect(seen).toEqual([]);
+    await backend.close();
   });
 });
 

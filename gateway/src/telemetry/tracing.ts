@@ -12,7 +12,7 @@ import type { Backend } from "@prism/core";
 import type { TracingSettings } from "../config/gateway-config.js";
 import type { Logger } from "../log.js";
 import type { Interceptor } from "../pipeline/pipeline.js";
-import { instrumented } from "./instrumented.js";
+import { type BackendCallHooks, instrumented } from "./instrumented.js";
 import { SampledCalls } from "./trace-calls.js";
 import { BackendSpans } from "./traced.js";
 
@@ -31,6 +31,8 @@ export interface Tracing {
    * @example layerBackends(backends, config, logger, tracing.traceBackend)
    */
   traceBackend(backend: Backend): Backend;
+  /** The same as hooks, to combine with other observers in one layer (`combineHooks`). */
+  readonly backendHooks: BackendCallHooks<unknown>;
   /**
    * Exports the spans still buffered (within `timeoutMs`), then stops exporting.
    *
@@ -90,6 +92,7 @@ export function startTracing(
     serverSpans: calls.serverSpans(tracer, ratio >= 1 ? () => true : () => random() < ratio),
     callSignals: calls.callSignals(),
     traceBackend: (backend) => instrumented(backend, backendSpans),
+    backendHooks: backendSpans,
     async shutdown(timeoutMs) {
       let timer: NodeJS.Timeout | undefined;
       const timedOut = new Promise<void>((resolve) => {
