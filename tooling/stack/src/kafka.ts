@@ -69,7 +69,9 @@ export function kafkaServer(dir: string): StackServer {
         // KRaft storage must be formatted once with a cluster id: 16 random bytes, base64url, like Uuid.randomUuid().
         const clusterId = randomBytes(16).toString("base64url");
         log(`formatting KRaft storage, cluster id ${clusterId}`);
-        await run(javaBin, java("kafka.tools.StorageTool", ["format", "-t", clusterId, "-c", configFile]), {
+        // `--cluster-id=ID`, not `-t ID`: an id starting with "-" (1 in 64) would read as an option.
+        const format = ["format", `--cluster-id=${clusterId}`, "--config", configFile];
+        await run(javaBin, java("kafka.tools.StorageTool", format), {
           cwd: dir,
           logFile: join(dir, "kafka.log"),
         });
