@@ -141,10 +141,12 @@ describe("OidcVerifier", () => {
     // The hot path answers synchronously, without a promise.
     expect(authenticateBearer(verifier, md)).toMatchObject({ subject: "cached-user" });
 
-    const shortLived = await mint(key, jwks.issuer, { exp: now() + 1 });
+    // Seconds, not one: on a loaded machine minting and verifying took longer than a second.
+    const exp = now() + 3;
+    const shortLived = await mint(key, jwks.issuer, { exp });
     await verifier.verify(shortLived);
     expect(verifier.cached(shortLived)).toBeDefined();
-    await new Promise((r) => setTimeout(r, 2100));
+    await new Promise((r) => setTimeout(r, Math.max(0, exp * 1000 - Date.now()) + 1100));
     expect(verifier.cached(shortLived)).toBeUndefined();
   });
 
