@@ -58,7 +58,7 @@ export function launchGateway(
         30_000,
       );
       const poll = setInterval(() => {
-        const match = /listening on (\S+)/.exec(output);
+        const match = /prism gateway listening on (\S+)/.exec(output);
         if (match) {
           clearTimeout(timer);
           clearInterval(poll);
