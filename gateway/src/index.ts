@@ -4,6 +4,7 @@ export { ConfigError, EMBEDDED_DEFAULT, loadConfig } from "./config/load-config.
 export { openSqliteFile } from "./config/sqlite-connection.js";
 export { DRIVERS } from "./drivers.js";
 export { type GatewayOptions, type RunningGateway, startGateway } from "./gateway.js";
+export { checkHealth, type HealthAnswer, type HealthCheckOptions } from "./healthcheck.js";
 export { createLogger } from "./log.js";
 export { AuditLog } from "./pii/audit-log.js";
 export { SqliteAuditStore } from "./pii/audit-store.js";

@@ -3,7 +3,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { promisify } from "node:util";
-import { ConfigError, DRIVERS, loadConfig } from "@prism/gateway";
+import { ConfigError, checkHealth, DRIVERS, loadConfig } from "@prism/gateway";
 import { Deployment } from "kubernetes-models/apps/v1/Deployment";
 import { HorizontalPodAutoscaler } from "kubernetes-models/autoscaling/v2/HorizontalPodAutoscaler";
 import { PodDisruptionBudget } from "kubernetes-models/policy/v1/PodDisruptionBudget";
@@ -14,7 +14,7 @@ import { Service } from "kubernetes-models/v1/Service";
 import { ServiceAccount } from "kubernetes-models/v1/ServiceAccount";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parse as parseYaml } from "yaml";
-import { checkHealth } from "../../deploy/healthcheck.js";
+import { compiledPath } from "../../deploy/build-app.js";
 import { type GatewayProcess, removeDataDir, startGatewayProcess } from "../support/gateway-process.js";
 import { type RenderedObject, renderKustomization } from "./render-kustomization.js";
 
@@ -24,11 +24,15 @@ import { type RenderedObject, renderKustomization } from "./render-kustomization
  * then the cross-object rules no schema knows — selectors, probe ports, grace periods, secrets only
  * by reference, the gateway config passing the gateway's own loadConfig — and a lint of the
  * Containerfile. The image itself cannot be built here (no container engine); its health probe runs
- * against a real gateway.
+ * against a real gateway, and compiled-gateway.test.ts lays out and runs the image's /app.
  */
 const REPO = resolve(import.meta.dirname, "../..");
 const DEPLOY = join(REPO, "deploy");
 const BASE = join(DEPLOY, "kubernetes/base/kustomization.yaml");
+const TSX = join(REPO, "node_modules/.bin/tsx");
+/** `prism …` as the image runs it, here from the sources (the compiled bin: compiled-gateway.test.ts). */
+const prism = (args: string[]) =>
+  promisify(execFile)(TSX, [join(REPO, "gateway/src/cli.ts"), ...args], { env: { PATH: process.env.PATH } });
 
 /** apiVersion/kind → the model whose validate() applies the official schema. */
 const MODELS: Record<string, { new (data: never): { validate(): void } }> = {
@@ -256,9 +260,11 @@ describe("deploy/Containerfile", () => {
     expect(all.find((i) => i.op === "ARG")?.args).toMatch(/^NODE_MAJOR=(20|22)$/);
     const build = stages[0]!.map((i) => `${i.op} ${i.args}`).join("\n");
     expect(build).toMatch(/RUN pnpm install --frozen-lockfile/);
-    expect(build).toMatch(/RUN sh deploy\/build-app\.sh \/out/);
+    expect(build).toMatch(/RUN node_modules\/\.bin\/tsx deploy\/build-app\.ts \/out/);
     const copies = runtime.filter((i) => i.op === "COPY");
     expect(copies.every((i) => i.args.startsWith("--from=build "))).toBe(true);
+    // The runtime runs compiled JavaScript: nothing there names tsx or a TypeScript file.
+    expect(runtime.map((i) => `${i.op} ${i.args}`).join("\n")).not.toMatch(/tsx|\.ts\b/);
   });
 
   it("runs as a non-root user, checks gRPC health, exposes gRPC and metrics", () => {
@@ -284,18 +290,20 @@ describe("deploy/Containerfile", () => {
     for (const path of ["**/node_modules", ".stack", ".prism-data", ".git"]) expect(ignored).toContain(path);
   });
 
-  it("entrypoint and build script name files that exist, and refuse to start without a config", async () => {
-    const entrypoint = readFileSync(join(DEPLOY, "entrypoint.sh"), "utf8");
-    expect(entrypoint).toMatch(/GATEWAY_MAIN="\$APP_DIR\/src\/main\.ts"/);
-    readFileSync(join(REPO, "gateway/src/main.ts")); // /app/src is gateway/src after pnpm deploy
-    const result = await promisify(execFile)("sh", [join(DEPLOY, "entrypoint.sh"), "gateway"], {
-      env: { PATH: process.env.PATH, PRISM_APP_DIR: REPO },
-    }).catch((error: { code: number; stderr: string }) => error);
+  it("puts the compiled `prism` bin on PATH, which refuses to start without a config", async () => {
+    const link = runtime.find((i) => i.op === "RUN" && i.args.includes("/usr/local/bin/prism"))?.args ?? "";
+    const gateway = JSON.parse(readFileSync(join(REPO, "gateway/package.json"), "utf8")) as {
+      bin: Record<string, string>;
+    };
+    // /app is the gateway package after build-app.ts: bin paths there are compiledPath's.
+    expect(link).toBe(`ln -s /app/${compiledPath(gateway.bin.prism!).slice(2)} /usr/local/bin/prism`);
+    expect(link).toBe("ln -s /app/dist/cli.js /usr/local/bin/prism");
+    const result = await prism(["gateway"]).catch((error: { code: number; stderr: string }) => error);
     expect(result).toMatchObject({ code: 2, stderr: expect.stringMatching(/set PRISM_CONFIG/) });
   });
 });
 
-describe("deploy/healthcheck.ts against a real gateway", () => {
+describe("prism healthcheck (gateway/src/healthcheck.ts) against a real gateway", () => {
   let gateway: GatewayProcess;
   beforeAll(async () => {
     gateway = await startGatewayProcess({ backends: { mem: { type: "memory" } }, admin: { enabled: false } });
@@ -305,7 +313,7 @@ describe("deploy/healthcheck.ts against a real gateway", () => {
     if (gateway) removeDataDir(gateway.dataDir);
   });
 
-  it("answers SERVING in process, and exit 0 / 1 through the image's entrypoint", async () => {
+  it("answers SERVING in process, and exit 0 / 1 as `prism healthcheck`", async () => {
     expect(await checkHealth(gateway.address)).toEqual({ status: "SERVING" });
     expect(await checkHealth(gateway.address, { service: "prism.keyvalue.v1.KeyValueService" })).toEqual({
       status: "SERVING",
@@ -314,9 +322,7 @@ describe("deploy/healthcheck.ts against a real gateway", () => {
       status: "SERVICE_UNKNOWN",
     });
     const run = (address: string) =>
-      promisify(execFile)("sh", [join(DEPLOY, "entrypoint.sh"), "healthcheck", address], {
-        env: { PATH: process.env.PATH, PRISM_APP_DIR: REPO },
-      }).then(
+      prism(["healthcheck", address]).then(
         ({ stdout }) => ({ code: 0, stdout }),
         (error: { code: number; stdout: string }) => ({ code: error.code, stdout: error.stdout }),
       );

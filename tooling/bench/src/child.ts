@@ -19,7 +19,7 @@ export interface ChildServer {
 /** How to start a TypeScript entry point as a server child. */
 export interface ChildSpec {
   name: string;
-  /** Absolute path of the `.ts` entry, or of a bundled `.mjs` one (run without tsx). */
+  /** Absolute path of the `.ts` entry, or of a bundled `.mjs` or compiled `.js` one (run without tsx). */
   entry: string;
   /** The orphan guard to preload instead of the `.ts` one (a bundled entry needs a bundled guard). */
   guard?: string;
@@ -50,7 +50,7 @@ process.on("exit", () => {
  * @example const bare = await startChild({ name: "bare", entry, args: [], cwd, env: process.env })
  */
 export async function startChild(spec: ChildSpec): Promise<ChildServer> {
-  const loader = spec.entry.endsWith(".mjs") ? [] : ["--import", import.meta.resolve("tsx")];
+  const loader = /\.m?js$/.test(spec.entry) ? [] : ["--import", import.meta.resolve("tsx")];
   const guard = spec.guard ?? import.meta.resolve("./orphan-guard.ts");
   const child = spawn(
     process.execPath,

@@ -22,7 +22,10 @@ export interface GatewaySetup {
   nodeArgs?: string[];
   /** Extra modules to preload (`--import`), e.g. the event-loop delay probe. */
   preload?: string[];
-  /** Run a bundled gateway (`bundle.ts`) with this orphan guard instead of the sources under tsx. */
+  /**
+   * Run a bundled (`bundle.ts`) or compiled (`compiled-bench.ts`) gateway entry with this orphan
+   * guard instead of the sources under tsx.
+   */
   bundled?: { entry: string; guard: string };
   /** More top-level config sections, e.g. `auth`. */
   config?: Record<string, unknown>;

@@ -1,6 +1,6 @@
 /**
- * `prism healthcheck [host:port]`: one `grpc.health.v1.Health/Check` for the whole server ("")
- * over HTTP/2, with nothing but Node's own `http2` — the container's HEALTHCHECK runs it, so it
+ * `prism healthcheck [host:port]` (`cli.ts`): one `grpc.health.v1.Health/Check` for the whole
+ * server ("") over HTTP/2, with nothing but Node's own `http2` — the container's HEALTHCHECK runs it, so it
  * must work from the pruned runtime image and cost little. Exit 0 when the answer is SERVING,
  * 1 otherwise (NOT_SERVING while the gateway drains, refused, timed out, any gRPC error).
  *
@@ -10,7 +10,6 @@
  */
 import { readFileSync } from "node:fs";
 import { connect, constants } from "node:http2";
-import { pathToFileURL } from "node:url";
 
 /** What a health check found: the serving status by name, or why there is none. */
 export type HealthAnswer =
@@ -102,14 +101,17 @@ function defaultAddress(env: NodeJS.ProcessEnv): string {
   return `127.0.0.1:${port || "8980"}`;
 }
 
-if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
-  const address = process.argv[2] ?? defaultAddress(process.env);
-  const caFile = process.env.PRISM_HEALTHCHECK_CA;
+/**
+ * `prism healthcheck [host:port]` (`cli.ts`): checks once, prints `address: STATUS` (or the error)
+ * and resolves to the exit code — 0 when SERVING, 1 otherwise.
+ */
+export async function runHealthcheck(args: string[], env: NodeJS.ProcessEnv): Promise<number> {
+  const address = args[0] ?? defaultAddress(env);
+  const caFile = env.PRISM_HEALTHCHECK_CA;
   const answer = await checkHealth(address, {
     ...(caFile && { ca: readFileSync(caFile) }),
-    ...(process.env.PRISM_HEALTHCHECK_SERVERNAME && { servername: process.env.PRISM_HEALTHCHECK_SERVERNAME }),
+    ...(env.PRISM_HEALTHCHECK_SERVERNAME && { servername: env.PRISM_HEALTHCHECK_SERVERNAME }),
   });
-  const serving = "status" in answer && answer.status === "SERVING";
   process.stdout.write(`${address}: ${"status" in answer ? answer.status : answer.error}\n`);
-  process.exit(serving ? 0 : 1);
+  return "status" in answer && answer.status === "SERVING" ? 0 : 1;
 }
