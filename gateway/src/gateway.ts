@@ -35,6 +35,7 @@ import { NamespaceRegistry } from "./registry/namespace-registry.js";
 import { startRetention } from "./registry/retention.js";
 import { CircuitBreakers } from "./resilience/circuit-breaker.js";
 import { LoadShedder, shed } from "./resilience/load-shedder.js";
+import { Retries } from "./resilience/retrying.js";
 import { PiiAdmin } from "./services/admin-pii.js";
 import { AdminService } from "./services/admin-service.js";
 import { ShadowAdmin } from "./services/admin-shadow.js";
@@ -58,6 +59,11 @@ export interface GatewayOptions {
   config: Readonly<GatewayConfig>;
   drivers?: readonly BackendDriver[];
   logger?: Logger;
+  /**
+   * One of several processes under `--workers` (ADR-0028): metrics are handed to the supervisor
+   * over IPC instead of served, and the supervisor runs the admin UI.
+   */
+  clusterWorker?: boolean;
 }
 
 /** A running gateway. */
@@ -112,7 +118,10 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
     ]);
     return hooks ? instrumented(backend, hooks) : backend;
   };
-  const layered = layerBackends(backends, config, logger, instrument);
+  // Retries go under that layer: the breaker, spans and timing see a call with its retries as one
+  // call, so connections a database drops at once (a failover) are retried, not a circuit opened.
+  const retries = new Retries({ ...config.retries, ratio: config.retries.budgetRatio });
+  const layered = layerBackends(backends, config, logger, (backend) => instrument(retries.wrap(backend)));
   const store = await openConfigStore(config, logger);
   const pii = await openPiiRuntime(config);
   // Fields marked encrypt need the keyring: without one, schemas that seal are refused at apply.
@@ -126,7 +135,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
     ),
   });
   await registry.start();
-  metrics?.watch({ registry, store, ...(breakers && { breakers }) });
+  metrics?.watch({ registry, store, retries, ...(breakers && { breakers }) });
   const stopSweeps = startChunkSweeps(layered, () => registry.list());
   const stopRetention = startRetention(() => registry.list(), config.timeseries.retentionIntervalMs, logger);
   const backfills = new BackfillRunner(registry, store, config.shadow, registry.shadows.gatewayId, logger);
@@ -191,8 +200,13 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
     { address, namespaces: registry.list().length, backends: backends.size, maxReceiveBytes: maxReceive },
     "prism gateway listening",
   );
-  const metricsServer = metrics && (await serveMetrics(config.metrics.listen, metrics, logger));
-  const adminUi = adminEnabled(config) ? await serveAdminUi(config, address, logger) : undefined;
+  if (options.clusterWorker) metrics?.reportToPrimary();
+  const metricsServer =
+    metrics && !options.clusterWorker
+      ? await serveMetrics(config.metrics.listen, metrics, logger)
+      : undefined;
+  const adminUi =
+    adminEnabled(config) && !options.clusterWorker ? await serveAdminUi(config, address, logger) : undefined;
 
   let closing: Promise<void> | undefined;
   return {

@@ -1,17 +1,31 @@
 #!/usr/bin/env node
+import cluster from "node:cluster";
 import { parseArgs } from "node:util";
+import { workerCount } from "./cluster/worker-rules.js";
 import { ConfigError, loadConfig } from "./config/load-config.js";
 import { DRIVERS } from "./drivers.js";
-import { startGateway } from "./gateway.js";
 
 /**
- * `prism-gateway [--config prism.yaml]`: with no config (and no PRISM_CONFIG), serves the
- * embedded default — SQLite in ./.prism-data, namespace demo-kv, gRPC on 127.0.0.1:8980.
+ * `prism-gateway [--config prism.yaml] [--workers N|auto]`: with no config (and no PRISM_CONFIG),
+ * serves the embedded default — SQLite in ./.prism-data, namespace demo-kv, gRPC on
+ * 127.0.0.1:8980. With more than one worker (`--workers`, `PRISM_WORKERS` or `workers:`), this
+ * process supervises that many gateway processes on the same port (ADR-0028).
  */
 async function main(): Promise<void> {
-  const { values } = parseArgs({ options: { config: { type: "string", short: "c" } } });
+  const { values } = parseArgs({
+    options: { config: { type: "string", short: "c" }, workers: { type: "string", short: "w" } },
+  });
   const file = values.config ?? process.env.PRISM_CONFIG;
-  const config = loadConfig({ ...(file ? { file } : {}), env: process.env }, DRIVERS);
+  const env = values.workers ? { ...process.env, PRISM_WORKERS: values.workers } : process.env;
+  const config = loadConfig({ ...(file ? { file } : {}), env }, DRIVERS);
+  // Imported on demand: the supervisor of workers loads none of the gateway's serving code.
+  if (cluster.isWorker) return (await import("./cluster/worker.js")).runWorker(config);
+  const workers = workerCount(config);
+  if (workers > 1) {
+    const { superviseWorkers } = await import("./cluster/supervisor.js");
+    return superviseWorkers(config, workers, file ?? "embedded default config");
+  }
+  const { startGateway } = await import("./gateway.js");
   const gateway = await startGateway({ config });
   process.stderr.write(
     `prism gateway listening on ${gateway.address} (${file ?? "embedded default config"})\n`,

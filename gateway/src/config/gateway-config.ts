@@ -315,6 +315,24 @@ export const gatewayConfigSchema = z.strictObject({
     })
     .prefault({}),
   /**
+   * Retries of idempotent backend calls (reads, TimeSeries writes, KeyValue puts and deletes,
+   * Graph upserts and deletes — never `mutate`) that failed as unavailable, e.g. a connection the
+   * database dropped. Within a budget per backend, so retries never multiply a struggling
+   * backend's load; not when its circuit is open; not after a timeout.
+   */
+  retries: z
+    .strictObject({
+      /** Attempts of one call in all, the first included; 1 turns retries off. */
+      maxAttempts: z.number().int().min(1).max(5).default(2),
+      /** Pause before the first retry, doubled for each further one, with ±50% jitter. */
+      backoffMs: z.number().int().min(0).max(10_000).default(20),
+      /** Retries per call at most, over time (0.1: at most 10% more backend calls). */
+      budgetRatio: z.number().min(0).max(1).default(0.1),
+      /** Retries a second allowed however quiet the backend is (and the most saved up). */
+      minPerSecond: z.number().int().min(0).max(10_000).default(10),
+    })
+    .prefault({}),
+  /**
    * Load shedding: while the event loop's delay (the worst in each `sampleMs`, two in a row) exceeds `shedLagMs`, bulk
    * calls (Scan, Tail, Traverse) are refused with RESOURCE_EXHAUSTED (OVERLOADED); beyond twice
    * that, every data call. Health and admin calls are never shed.
@@ -332,6 +350,13 @@ export const gatewayConfigSchema = z.strictObject({
   /** The longest deadline a call may have, whatever the client asks. */
   maxDeadlineMs: z.number().int().min(1).default(300_000),
   shutdownGraceMs: z.number().int().min(0).default(10_000),
+  /**
+   * Gateway processes sharing `listen.grpc` (ADR-0028): `auto` = the machine's cores; 1 = one
+   * process, no supervisor. `--workers` and `PRISM_WORKERS` override. Above 1 the port must be
+   * fixed, and no namespace may use state that lives in one process: a `memory` backend or
+   * `limits.rps` / `principal_rps` / `concurrency`.
+   */
+  workers: z.union([z.number().int().min(1).max(256), z.literal("auto")]).default(1),
   logLevel: z.enum(["trace", "debug", "info", "warn", "error", "fatal", "silent"]).default("info"),
 });
 

@@ -3,6 +3,7 @@ import { isIP } from "node:net";
 import type { BackendDriver } from "@prism/core";
 import { parse as parseYaml } from "yaml";
 import { authProblems } from "../auth/auth-config.js";
+import { workerProblems, workersInput } from "../cluster/worker-rules.js";
 import { type GatewayConfig, gatewayConfigSchema } from "./gateway-config.js";
 import { namespaceProblems, referenceProblems } from "./namespace-rules.js";
 import { formatIssues } from "./namespace-spec.js";
@@ -61,6 +62,7 @@ export function loadConfig(source: ConfigSource, drivers: readonly BackendDriver
   if (env.PRISM_ADMIN_ADDR) input.admin = { ...(input.admin as object), listen: env.PRISM_ADMIN_ADDR };
   if (env.PRISM_DATA_DIR) input.dataDir = env.PRISM_DATA_DIR;
   if (env.PRISM_LOG_LEVEL) input.logLevel = env.PRISM_LOG_LEVEL;
+  if (env.PRISM_WORKERS) input.workers = workersInput(env.PRISM_WORKERS);
 
   const parsed = gatewayConfigSchema.safeParse(input);
   if (!parsed.success)
@@ -72,6 +74,7 @@ export function loadConfig(source: ConfigSource, drivers: readonly BackendDriver
     ...authProblems(config),
     ...deadlineProblems(config),
     ...adminProblems(config),
+    ...workerProblems(config),
   ];
   const names = new Set<string>();
   config.namespaces.forEach((spec, i) => {

@@ -65,6 +65,19 @@ export const namespaceSpecSchema = z.strictObject({
       visit_budget: z.number().int().min(1).max(100_000_000).optional(),
     })
     .optional(),
+  /**
+   * Hedged point reads (KeyValue Get, TimeSeries Read, Graph GetNodes and Neighbors): a read not
+   * answered after `after_ms` is sent again and the first answer wins. For namespaces whose tail
+   * latency matters more than a little extra load on their backend.
+   */
+  hedge: z
+    .strictObject({
+      /** Wait before the second read: about the backend's p95 for this namespace. */
+      after_ms: z.number().int().min(1).max(60_000),
+      /** Second reads per read at most (0.1: 10% more reads); the rest wait for the first. */
+      max_ratio: z.number().min(0.01).max(1).default(0.1),
+    })
+    .optional(),
   /** TimeSeries: events older than this are gone from reads at once and from storage eventually. */
   retention: durationSchema.optional(),
   /** TimeSeries: event times a Write accepts, relative to the gateway's clock. */

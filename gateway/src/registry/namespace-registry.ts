@@ -1,4 +1,5 @@
 import { randomBytes } from "node:crypto";
+import { isDeepStrictEqual } from "node:util";
 import {
   type Backend,
   type BackendDriver,
@@ -6,6 +7,7 @@ import {
   PrismError,
   type TsNamespaceSettings,
 } from "@prism/core";
+import { perProcessProblems, workerCount } from "../cluster/worker-rules.js";
 import type { ConfigStore, StoredNamespace } from "../config/config-store.js";
 import type { GatewayConfig } from "../config/gateway-config.js";
 import { namespaceProblems, referenceProblems } from "../config/namespace-rules.js";
@@ -20,6 +22,8 @@ import type { ValuePolicy } from "../pii/contract.js";
 import { namespaceValuePolicy, schemaProblems, servingProblem } from "../pii/namespace-values.js";
 import { type RegisteredFile, registerSchemaSet, SchemaCatalog } from "../pii/schema-catalog.js";
 import type { ValuePolicySettings } from "../pii/schema-values.js";
+import { HedgeCounters, hedged } from "../resilience/hedged.js";
+import { RetryBudget } from "../resilience/retry-budget.js";
 import { ShadowRuntime } from "../shadow/shadow-runtime.js";
 import { Admission } from "./admission.js";
 import { Binding } from "./binding.js";
@@ -39,6 +43,8 @@ export interface ResolvedNamespace {
   readonly timeseries: TsNamespaceSettings | undefined;
   /** Graph: edges one traversal may examine (the namespace's limits.visit_budget or the default). */
   readonly graphVisitBudget: number;
+  /** Its hedged reads (`hedge:`), counted for metrics; undefined when it does not hedge. */
+  readonly hedges?: HedgeCounters | undefined;
   /**
    * Namespaces with a `schema:` whose message has PII annotations: every value passes through it
    * (masking, sealing, audit). Undefined otherwise — check it once, pay nothing without it.
@@ -130,6 +136,7 @@ export class NamespaceRegistry {
     // Schemas registered through another gateway since the last reload count.
     await this.refresh();
     const spec = this.validate(input);
+    this.refuseInWorkers(spec);
     const existing = this.snapshot.get(spec.name);
     if (existing?.source === "config") {
       throw new PrismError(
@@ -263,7 +270,7 @@ export class NamespaceRegistry {
     }
     for (const { spec, version, updatedAt } of stored) {
       if (next.has(spec.name)) continue;
-      const problems = this.problemsOf(spec);
+      const problems = [...this.problemsOf(spec), ...this.workerProblemsOf(spec)];
       if (problems.length > 0) {
         this.logger.error({ namespace: spec.name, problems }, "stored namespace is invalid; not serving it");
         continue;
@@ -286,6 +293,22 @@ export class NamespaceRegistry {
       });
     }
     return parsed.data;
+  }
+
+  /** Per-process state the namespace would have in each of several workers (ADR-0028). */
+  private workerProblemsOf(spec: NamespaceSpec): string[] {
+    return workerCount(this.config) > 1 ? perProcessProblems(spec, this.config.backends) : [];
+  }
+
+  private refuseInWorkers(spec: NamespaceSpec): void {
+    const problems = this.workerProblemsOf(spec);
+    if (problems.length === 0) return;
+    const workers = String(workerCount(this.config));
+    throw new PrismError(
+      "FailedPrecondition",
+      `namespace ${spec.name} cannot be served by ${workers} gateway workers: ${problems.join("; ")}`,
+      { reason: "PER_PROCESS_STATE", metadata: { namespace: spec.name, workers } },
+    );
   }
 
   private problemsOf(spec: NamespaceSpec): string[] {
@@ -330,12 +353,21 @@ export class NamespaceRegistry {
         : new Admission(limits);
     const shadow = spec.shadow ? this.backends.get(spec.shadow.backend) : undefined;
     const shadowState = shadow && !dryRun ? this.shadows.stateFor(spec, version) : undefined;
+    const hedge = spec.hedge && { afterMs: spec.hedge.after_ms, maxRatio: spec.hedge.max_ratio };
+    // Kept while the setting is unchanged, like the admission buckets.
+    const hedges = !hedge
+      ? undefined
+      : previous?.hedges && isDeepStrictEqual(previous.spec.hedge, spec.hedge)
+        ? previous.hedges
+        : new HedgeCounters(new RetryBudget({ ratio: hedge.maxRatio, minPerSecond: 1 }));
+    const primary = this.backends.get(spec.backend)!;
     return Object.freeze({
       spec,
       source,
       version,
       updatedAt,
-      binding: new Binding(this.backends.get(spec.backend)!, shadow, shadowState),
+      binding: new Binding(hedge && hedges ? hedged(primary, hedge, hedges) : primary, shadow, shadowState),
+      hedges,
       maxValueBytes:
         spec.limits?.max_value_bytes ??
         (spec.pattern === "timeseries"

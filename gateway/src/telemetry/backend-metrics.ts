@@ -73,7 +73,12 @@ export class BackendMetrics {
     );
     collected(
       registry,
-      { name: "prism_backend_up", help: "1 when the backend's last health probe succeeded.", type: "gauge" },
+      {
+        name: "prism_backend_up",
+        help: "1 when the backend's last health probe succeeded.",
+        type: "gauge",
+        aggregator: "min",
+      },
       async () => this.healthSamples(await this.reports(), (report) => (report.ok ? 1 : 0)),
     );
     collected(
@@ -82,6 +87,7 @@ export class BackendMetrics {
         name: "prism_backend_health_latency_seconds",
         help: "How long the backend's last health probe took.",
         type: "gauge",
+        aggregator: "max",
       },
       async () => this.healthSamples(await this.reports(), (report) => report.latencyMs / 1000),
     );

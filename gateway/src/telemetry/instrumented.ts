@@ -88,17 +88,22 @@ const GRAPH: Complete<
 /** Methods that return an AsyncIterable instead of a promise. */
 const STREAMING: ReadonlySet<string> = new Set(["tail"]);
 
+/** A backend method called with its arguments (every pattern method takes at most four). */
+export type BackendMethod = (a: unknown, b: unknown, c: unknown, d: unknown) => unknown;
+
 /**
- * The backend with every pattern call (KeyValue, TimeSeries, Graph) reported to `hooks`: the
- * layer that times backend calls for metrics (`telemetry/backend-metrics.ts`), and the one place
- * further per-call observation (spans, logs) can hook in. It implements the same interfaces as
- * what it wraps (STYLE 11: behaviour by wrapping); `layers.ts` puts it directly over each opened
- * backend, under `chunked()`, so what it sees are the store's own round trips. A call costs an
- * async frame and the two hooks.
+ * The backend with each pattern method (KeyValue, TimeSeries, Graph) replaced by what `around`
+ * makes of it — given the call's description and the method bound to its backend — or kept when
+ * `around` returns undefined. The one way the gateway layers behaviour over every backend call:
+ * `instrumented()` (hooks), `retrying()` (a second attempt). The result implements the same
+ * interfaces as what it wraps (STYLE 11: behaviour by wrapping).
  *
- * @example const timed = instrumented(backend, metrics.backendCalls); chunked(timed.keyvalue!, options);
+ * @example const logged = aroundCalls(backend, (call, inner) => (a, b, c, d) => { log(call.operation); return inner(a, b, c, d); });
  */
-export function instrumented<T>(backend: Backend, hooks: BackendCallHooks<T>): Backend {
+export function aroundCalls(
+  backend: Backend,
+  around: (call: BackendCall, inner: BackendMethod) => BackendMethod | undefined,
+): Backend {
   const { keyvalue, timeseries, graph } = backend;
   const wrap = <B extends { readonly capabilities: unknown }>(
     target: B,
@@ -116,28 +121,11 @@ export function instrumented<T>(backend: Backend, hooks: BackendCallHooks<T>): B
         operation,
         streaming: STREAMING.has(operation),
       });
-      const inner = target[method] as Method;
-      wrapped[operation] = call.streaming
-        ? (a: unknown, b: unknown, c: unknown, d: unknown) =>
-            reported(
-              inner.call(target, a, b, c, d) as AsyncIterable<unknown>,
-              call,
-              a as string,
-              optionsOf(b, c, d),
-              hooks,
-            )
-        : async (a: unknown, b: unknown, c: unknown, d: unknown) => {
-            // Fixed arity (every method takes at most four arguments): no rest array per call.
-            const started = hooks.onStart(call, a as string, optionsOf(b, c, d));
-            try {
-              const result = await inner.call(target, a, b, c, d);
-              hooks.onEnd(call, started, undefined);
-              return result;
-            } catch (error) {
-              hooks.onEnd(call, started, error);
-              throw error;
-            }
-          };
+      const own = target[method] as BackendMethod | undefined;
+      // A partial backend (a test double) keeps its gaps.
+      if (typeof own !== "function") continue;
+      const inner = own.bind(target);
+      wrapped[operation] = around(call, inner) ?? inner;
     }
     return wrapped as B;
   };
@@ -152,7 +140,34 @@ export function instrumented<T>(backend: Backend, hooks: BackendCallHooks<T>): B
   };
 }
 
-type Method = (a: unknown, b: unknown, c: unknown, d: unknown) => unknown;
+/**
+ * The backend with every pattern call reported to `hooks`: the layer that times backend calls
+ * for metrics (`telemetry/backend-metrics.ts`), traces them and runs the circuit breaker (one
+ * layer for all of them: `combineHooks`). `layers.ts` puts it directly over each opened backend,
+ * under `chunked()`, so what it sees are the store's own round trips. A call costs an async
+ * frame and the two hooks.
+ *
+ * @example const timed = instrumented(backend, metrics.backendCalls); chunked(timed.keyvalue!, options);
+ */
+export function instrumented<T>(backend: Backend, hooks: BackendCallHooks<T>): Backend {
+  return aroundCalls(backend, (call, inner) =>
+    call.streaming
+      ? (a, b, c, d) =>
+          reported(inner(a, b, c, d) as AsyncIterable<unknown>, call, a as string, optionsOf(b, c, d), hooks)
+      : async (a, b, c, d) => {
+          // Fixed arity (every method takes at most four arguments): no rest array per call.
+          const started = hooks.onStart(call, a as string, optionsOf(b, c, d));
+          try {
+            const result = await inner(a, b, c, d);
+            hooks.onEnd(call, started, undefined);
+            return result;
+          } catch (error) {
+            hooks.onEnd(call, started, error);
+            throw error;
+          }
+        },
+  );
+}
 
 /** The options argument: the last one given (methods take two to four arguments, options last). */
 function optionsOf(b: unknown, c: unknown, d: unknown): CallOptions | undefined {

@@ -61,6 +61,11 @@ export interface MetricFamily {
   name: string;
   help: string;
   type: "counter" | "gauge" | "histogram";
+  /**
+   * How the supervisor of several workers combines their samples (ADR-0028): `sum` (the default:
+   * counters, queue depths), `max` (a state shared by all, or the worst one), `min` (up on all).
+   */
+  aggregator?: "sum" | "max" | "min";
 }
 
 /**
@@ -74,11 +79,12 @@ export function collected(
   family: MetricFamily,
   collect: () => Sample[] | Promise<Sample[]>,
 ): void {
+  const aggregator = family.aggregator ?? "sum";
   const metric = {
     ...family,
-    aggregator: "sum",
+    aggregator,
     async get() {
-      return { ...family, aggregator: "sum", values: await collect() };
+      return { ...family, aggregator, values: await collect() };
     },
     // Registry.resetMetrics() calls it; these counters belong to their owners.
     reset() {},

@@ -1,9 +1,10 @@
 import type { Backend } from "@prism/core";
-import { collectDefaultMetrics, Registry } from "prom-client";
+import { AggregatorRegistry, collectDefaultMetrics, Registry } from "prom-client";
 import type { ConfigStore } from "../config/config-store.js";
 import type { Logger } from "../log.js";
 import type { NamespaceRegistry } from "../registry/namespace-registry.js";
 import type { CircuitBreakers } from "../resilience/circuit-breaker.js";
+import type { Retries } from "../resilience/retrying.js";
 import { BACKFILL_KIND, type BackfillRecord } from "../shadow/backfill.js";
 import type { ShadowState } from "../shadow/shadow-state.js";
 import { BackendMetrics } from "./backend-metrics.js";
@@ -37,6 +38,8 @@ export interface ShadowSources {
   store: ConfigStore;
   /** The backends' circuit breakers, when on. */
   breakers?: CircuitBreakers;
+  /** Retry budgets per backend. */
+  retries?: Retries;
 }
 
 /**
@@ -63,6 +66,7 @@ export class GatewayMetrics {
     this.shadowSeries();
     this.backfillSeries();
     this.circuitSeries();
+    this.resilienceSeries();
   }
 
   /** Puts the timing layer over an opened backend (`layerBackends`' `instrument`). */
@@ -71,6 +75,17 @@ export class GatewayMetrics {
   /** Starts reporting the shadow traffic and backfills of `registry`'s namespaces. */
   watch(sources: ShadowSources): void {
     this.sources = sources;
+  }
+
+  /**
+   * In a cluster worker (ADR-0028): answers the supervisor's scrapes (prom-client's
+   * `AggregatorRegistry`, over the cluster IPC channel) with this process's series, which the
+   * supervisor sums (or takes the max of) across workers.
+   */
+  reportToPrimary(): void {
+    AggregatorRegistry.setRegistries([processMetrics(), this.registry]);
+    // Constructing one installs the worker's listener for the supervisor's requests.
+    new AggregatorRegistry();
   }
 
   /** The Prometheus text exposition of everything (process metrics first). */
@@ -127,10 +142,44 @@ export class GatewayMetrics {
     );
   }
 
-  /**
-   * The newest backfill job of each served namespace, from the config store's shared state (the
-   * same on every gateway sharing the store: aggregate with max, not sum).
-   */
+  /** Retries per backend and hedged reads per namespace (`resilience/`). */
+  private resilienceSeries(): void {
+    collected(
+      this.registry,
+      {
+        name: "prism_backend_retries_total",
+        help: "Idempotent backend calls retried after failing as unavailable (retried), or not retried because the backend's retry budget was spent (budget_exhausted).",
+        type: "counter",
+      },
+      () =>
+        [...(this.sources?.retries?.entries() ?? [])].flatMap(([backend, budget]) => [
+          { labels: { backend, outcome: "retried" }, value: budget.spent },
+          { labels: { backend, outcome: "budget_exhausted" }, value: budget.exhausted },
+        ]),
+    );
+    collected(
+      this.registry,
+      {
+        name: "prism_hedged_reads_total",
+        help: "Second reads sent by namespaces with hedge: set (sent), those that answered first (won), and those the hedge budget refused (budget_exhausted).",
+        type: "counter",
+      },
+      () =>
+        (this.sources?.registry.list() ?? []).flatMap(({ spec, hedges }) =>
+          hedges
+            ? [
+                { labels: { namespace: spec.name, outcome: "sent" }, value: hedges.sent },
+                { labels: { namespace: spec.name, outcome: "won" }, value: hedges.won },
+                {
+                  labels: { namespace: spec.name, outcome: "budget_exhausted" },
+                  value: hedges.budget.exhausted,
+                },
+              ]
+            : [],
+        ),
+    );
+  }
+
   private circuitSeries(): void {
     const breakers = () => [...(this.sources?.breakers?.all() ?? [])];
     collected(
@@ -139,6 +188,7 @@ export class GatewayMetrics {
         name: "prism_backend_circuit_state",
         help: "The backend's circuit breaker: 0 closed (calls flow), 1 half-open (one probe), 2 open (calls refused).",
         type: "gauge",
+        aggregator: "max",
       },
       () =>
         breakers().map((breaker) => ({
@@ -157,6 +207,10 @@ export class GatewayMetrics {
     );
   }
 
+  /**
+   * The newest backfill job of each served namespace, from the config store's shared state (the
+   * same on every gateway sharing the store: aggregate with max, not sum).
+   */
   private backfillSeries(): void {
     let reading: Promise<BackfillRecord[]> | undefined;
     // The three families are collected together; they share one read of the store.
@@ -169,7 +223,8 @@ export class GatewayMetrics {
     const family = (name: string, help: string, value: (job: BackfillRecord) => number) =>
       collected(
         this.registry,
-        { name, help, type: "gauge" },
+        // The same job on every worker: max, not sum.
+        { name, help, type: "gauge", aggregator: "max" },
         async (): Promise<Sample[]> =>
           (await latest()).map((job) => ({ labels: { namespace: job.namespace }, value: value(job) })),
       );

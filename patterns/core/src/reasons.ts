@@ -57,6 +57,11 @@ export const REASONS = {
     kind: "FailedPrecondition",
     meaning: "The namespace is declared in the config file; AdminService cannot change or delete it.",
   },
+  PER_PROCESS_STATE: {
+    kind: "FailedPrecondition",
+    meaning:
+      "The gateway runs several worker processes and the namespace keeps state in one (a memory backend, admission limits).",
+  },
   INVALID_NAMESPACE: {
     kind: "InvalidArgument",
     meaning: "A namespace spec to apply is invalid; the message lists why.",

@@ -11,6 +11,7 @@ import { RECORD_BACKENDS, type RecordBackend, type RecordsBenchOptions } from ".
 import { type ShadowBenchOptions, shadowSmokeOptions } from "./shadow-bench.js";
 import type { TsBenchOptions } from "./ts-bench.js";
 import { TS_BACKENDS, type TsBackend } from "./ts-stores.js";
+import type { WorkersBenchOptions } from "./workers-bench.js";
 
 export const USAGE = `usage: pnpm bench kv [options]                 closed loop: throughput at saturation
        pnpm bench kv --rate N [options]        open loop: latency at N calls/s, four targets
@@ -27,7 +28,12 @@ export const USAGE = `usage: pnpm bench kv [options]                 closed loop
                              then a backfill of --backfill-records records into the shadow (rows/s, MB/s).
                              --backend postgres (default: PostgreSQL primary, NATS shadow) or memory;
                              with --rate N, an open loop at N calls/s instead of the closed loop
+  --compiled                 closed loop: also the compiled gateway (pnpm build, deploy/build-app.ts's
+                             runtime, plain node) against the gateway under tsx: req/s, CPU, peak RSS
   --backfill-records N       --shadow: records the backfill copies (default 20,000)
+  --workers N[,N…]           instead: the closed loop against gateways of N worker processes each
+                             (ADR-0028), e.g. 1,2: req/s, p50/p99, cores used; --backend sqlite
+                             (default) or postgres
   --backend B                closed loop: memory, or postgres (adds gateway-on-postgres vs direct pg);
                              --rate: postgres (default, all four targets) or memory (bare and gateway only);
                              --records: memory (default), sqlite, postgres or nats
@@ -94,7 +100,8 @@ export type Mode =
   | { kind: "smoke"; pgUrl: string; natsUrl: string }
   | { kind: "ts"; options: TsBenchOptions }
   | { kind: "graph"; options: GraphBenchOptions }
-  | { kind: "pii"; options: PiiBenchOptions };
+  | { kind: "pii"; options: PiiBenchOptions }
+  | { kind: "workers"; options: WorkersBenchOptions };
 
 /** Parses and bounds the command line; throws a usage error listing every bad option. */
 export function parseMode(argv: string[]): Mode {
@@ -120,10 +127,12 @@ export function parseMode(argv: string[]): Mode {
       "pg-pool": { type: "string", default: "10" },
       "cpu-prof": { type: "string" },
       bundled: { type: "boolean" },
+      compiled: { type: "boolean", default: false },
       auth: { type: "boolean", default: false },
       telemetry: { type: "boolean", default: false },
       shadow: { type: "boolean", default: false },
       "backfill-records": { type: "string" },
+      workers: { type: "string" },
       smoke: { type: "boolean", default: false },
       writers: { type: "string" },
       batch: { type: "string" },
@@ -233,6 +242,31 @@ export function parseMode(argv: string[]): Mode {
       },
     });
   }
+  if (values.workers !== undefined) {
+    const workers = values.workers.split(",").map(Number);
+    if (workers.length === 0 || workers.some((n) => !Number.isInteger(n) || n < 1 || n > 64))
+      problems.push("--workers: comma-separated integers from 1 to 64");
+    const backend = values.backend ?? "sqlite";
+    if (backend !== "sqlite" && backend !== "postgres")
+      problems.push("--workers: --backend sqlite or postgres");
+    return done({
+      kind: "workers",
+      options: {
+        workers,
+        backend: backend as WorkersBenchOptions["backend"],
+        durationS: int("duration", "10", 1, 600),
+        warmupS: int("warmup", "3", 0, 120),
+        concurrency: int("concurrency", "32", 1, 10_000),
+        channels: int("channels", "4", 1, 64),
+        rounds: int("rounds", "3", 1, 20),
+        client: values.client as WorkersBenchOptions["client"],
+        records: int("ids", "1000", 1, 1_000_000),
+        valueBytes: int("value-bytes", "100", 0, 1 << 20),
+        pgUrl,
+        pgPoolSize: int("pg-pool", "10", 1, 1000),
+      },
+    });
+  }
   if (values.smoke) return done({ kind: "smoke", pgUrl, natsUrl });
 
   const client = values.client as KvBenchOptions["client"];
@@ -306,6 +340,7 @@ export function parseMode(argv: string[]): Mode {
       ...cpuProfileDir,
       auth: values.auth ?? false,
       telemetry: values.telemetry ?? false,
+      compiled: values.compiled ?? false,
     },
   });
 }

@@ -1,6 +1,7 @@
 import { availableParallelism } from "node:os";
 import { AUTH_GOAL, startAuthGateway } from "./auth-bench.js";
 import type { ChildServer } from "./child.js";
+import { startCompiledGateways } from "./compiled-bench.js";
 import { type Dataset, MEMORY_NAMESPACE, POSTGRES_NAMESPACE } from "./dataset.js";
 import type { LoadOptions } from "./load.js";
 import { type ClientKind, createLoadClient } from "./load-client.js";
@@ -31,6 +32,8 @@ export interface KvBenchOptions extends Dataset {
   readonly auth?: boolean;
   /** Also compare the gateway with metrics and 1% tracing against both off (issue 12's goal). */
   readonly telemetry?: boolean;
+  /** Also compare the compiled gateway (`pnpm build`, plain node) against the gateway under tsx. */
+  readonly compiled?: boolean;
 }
 
 /** The throughput ratio gateway / bare grpc-js the gateway must keep (closed loop, memory backend). */
@@ -80,6 +83,7 @@ export async function runKvBench(
     if (auth) closers.push(auth.close);
     const telemetry = options.telemetry ? await startTelemetryGateways(dataset, children) : undefined;
     if (telemetry) closers.push(telemetry.close);
+    const compiled = options.compiled ? await startCompiledGateways(dataset, children) : undefined;
 
     // Each target joins `targets` as soon as it exists, so `finally` closes it whatever fails next.
     const track = (target: Target): Target => {
@@ -127,6 +131,14 @@ export async function runKvBench(
         goal: TELEMETRY_GOAL,
         baseline: grpcTarget("gateway, telemetry off", telemetry.plain, MEMORY_NAMESPACE),
         gateway: grpcTarget("gateway, metrics + tracing 1%", telemetry.gateway, MEMORY_NAMESPACE),
+      });
+    }
+    if (compiled) {
+      pairs.push({
+        key: "compiled",
+        title: "compiled (dist/, plain node) vs tsx, memory backend",
+        baseline: grpcTarget("gateway, tsx", compiled.tsx, MEMORY_NAMESPACE),
+        gateway: grpcTarget("gateway, compiled", compiled.compiled, MEMORY_NAMESPACE),
       });
     }
     if (postgres) {

@@ -30,6 +30,7 @@ import { runShadowBench, type ShadowBenchOptions, shadowSmokeOptions } from "./s
 import { formatShadowJson, formatShadowReport, shadowFailures } from "./shadow-report.js";
 import { runTsBench, type TsBenchOptions } from "./ts-bench.js";
 import { formatTsBackend, formatTsGoals, formatTsHeader, formatTsJson, tsFailures } from "./ts-report.js";
+import { formatWorkersJson, formatWorkersReport, runWorkersBench, workersFailures } from "./workers-bench.js";
 
 /** Bounds the whole run: every window plus generous start-up and preload time. */
 function giveUpAfter(seconds: number): void {
@@ -142,7 +143,8 @@ async function main(): Promise<number> {
   switch (mode.kind) {
     case "closed": {
       const o = mode.options;
-      giveUpAfter((o.backend === "postgres" ? 2 : 1) * 2 * o.rounds * (o.warmupS + o.durationS) + 180);
+      const pairs = (o.backend === "postgres" ? 2 : 1) + (o.compiled ? 1 : 0);
+      giveUpAfter(pairs * 2 * o.rounds * (o.warmupS + o.durationS) + (o.compiled ? 600 : 180));
       failed = await closed(o);
       break;
     }
@@ -189,6 +191,15 @@ async function main(): Promise<number> {
       giveUpAfter(300);
       process.stdout.write(formatPiiBench(mode.options, await runPiiBench(mode.options)));
       failed = 0;
+      break;
+    }
+    case "workers": {
+      const o = mode.options;
+      giveUpAfter(o.workers.length * (o.rounds * (o.warmupS + o.durationS) + 120) + 60);
+      const results = await runWorkersBench(o);
+      process.stdout.write(formatWorkersReport(o, results));
+      process.stdout.write(`${formatWorkersJson(o, results)}\n`);
+      failed = workersFailures(results);
       break;
     }
     case "smoke":

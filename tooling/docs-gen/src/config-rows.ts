@@ -136,8 +136,17 @@ function walk(schema: z.ZodType, path: string, key: string, rows: ConfigRow[], v
         }
         return;
       }
-      const facts = leafFacts(inner, key);
-      rows.push(row(facts.type, facts.allowed));
+      // A union of scalars (`workers: 4 | auto`): each form's type and allowed values.
+      const forms = options.map((option) => leafFacts(unwrap(option), key));
+      rows.push(
+        row(
+          [...new Set(forms.map((form) => form.type))].join(" or "),
+          forms
+            .map((form) => form.allowed)
+            .filter(Boolean)
+            .join(", or "),
+        ),
+      );
       return;
     }
     default: {

@@ -23,7 +23,7 @@ export interface ScrapedFamily {
 /**
  * Starts a gateway in this process (memory backends, loopback, free ports, a temporary data
  * directory), makes the calls that give every Prism metric family at least one series — writes
- * mirrored to a shadow, compared reads, a refused call, a rate-limited namespace, a backfill —
+ * mirrored to a shadow, compared reads, a refused call, a rate-limited namespace, a hedged one, a backfill —
  * and returns its `GET /metrics` exposition, parsed. The gateway is the real one (`startGateway`),
  * so the families are exactly what a deployed gateway exposes.
  *
@@ -50,6 +50,7 @@ export async function scrapeLiveGateway(): Promise<ScrapedFamily[]> {
         shadow: { backend: "target", mode: "shadow-read" },
       },
       { name: "limited", pattern: "keyvalue", backend: "primary", limits: { rps: 1 } },
+      { name: "hedged", pattern: "keyvalue", backend: "primary", hedge: { after_ms: 50 } },
     ],
   };
   writeFileSync(file, JSON.stringify(config)); // YAML is a superset of JSON
