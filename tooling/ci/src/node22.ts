@@ -22,6 +22,8 @@ import { dirname, join, relative, resolve } from "node:path";
  *
  *   tsx tooling/ci/src/node22.ts                      test.ts without the bench smoke (docs, phase 1, phase 2)
  *   tsx tooling/ci/src/node22.ts run patterns/sqlite  vitest with these arguments instead
+ *   tsx tooling/ci/src/node22.ts prepare              only unpack, copy and install (CI does this in
+ *                                                     the background while the stack installs)
  *
  * The backend stack must be up with its `pnpm stack env` exported, as for `pnpm test`.
  */
@@ -109,6 +111,7 @@ process.stdout.write(
   `node22: ${execFileSync(join(nodeDir, "bin", "node"), ["--version"], { encoding: "utf8" })}`,
 );
 if (run("pnpm", ["install", "--frozen-lockfile"], env) !== 0) process.exit(1);
+if (process.argv[2] === "prepare") process.exit(0);
 const vitestArgs = process.argv.slice(2);
 const status =
   vitestArgs.length > 0
