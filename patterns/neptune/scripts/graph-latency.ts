@@ -85,7 +85,7 @@ try {
   });
 } finally {
   await backend.close();
-  const connection = new gremlin.driver.DriverRemoteConnection(url);
+  const connection = new gremlin.driver.DriverRemoteConnection(url, { headers: {} });
   const g = gremlin.process.AnonymousTraversalSource.traversal().withRemote(connection);
   await g.V().hasLabel(prefix).drop().iterate();
   await connection.close();

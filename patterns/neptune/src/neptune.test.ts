@@ -32,7 +32,8 @@ async function openNeptune(options: Record<string, unknown> = {}): Promise<Backe
 
 afterAll(async () => {
   // Everything this run wrote: vertices carry the prefix as their label (edges go with them).
-  const connection = new gremlin.driver.DriverRemoteConnection(url);
+  // A ws-specific option (headers): on Node 22+ the driver would otherwise pick the global WebSocket, which it cannot drive (gremlin-link.ts).
+  const connection = new gremlin.driver.DriverRemoteConnection(url, { headers: {} });
   try {
     const g = gremlin.process.AnonymousTraversalSource.traversal().withRemote(connection);
     await g.V().hasLabel(prefix).drop().iterate();

@@ -57,7 +57,9 @@ export function graphStore(backend: GraphBackendName, run: string, endpoints: Gr
           removeDir();
           try {
             const { default: gremlin } = await import("gremlin");
-            const connection = new gremlin.driver.DriverRemoteConnection(endpoints.gremlinUrl);
+            const connection = new gremlin.driver.DriverRemoteConnection(endpoints.gremlinUrl, {
+              headers: {},
+            });
             try {
               const g = gremlin.process.AnonymousTraversalSource.traversal().withRemote(connection);
               // Edges go with their vertices.

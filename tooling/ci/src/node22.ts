@@ -86,11 +86,15 @@ function copyCheckout(): void {
     mkdirSync(dirname(target), { recursive: true });
     copyFileSync(join(repo, file), target);
   }
-  // grpcurl as `pnpm stack install` built it for the main checkout.
+  // The running stack as the main checkout started it: its servers' state (pids, data, logs) and
+  // grpcurl — fault tests stop and restart those servers through tooling/stack, which finds them
+  // under .stack. Only the copy's own reports and this Node 22 home stay apart.
   mkdirSync(join(checkout, ".stack"), { recursive: true });
-  const tools = join(checkout, ".stack", "tools");
-  if (!existsSync(tools) && existsSync(join(repo, ".stack", "tools")))
-    symlinkSync(join(repo, ".stack", "tools"), tools);
+  for (const entry of readdirSync(join(repo, ".stack"))) {
+    if (entry === "node22" || entry === "test-reports") continue;
+    const link = join(checkout, ".stack", entry);
+    if (!existsSync(link)) symlinkSync(join(repo, ".stack", entry), link);
+  }
 }
 
 function run(command: string, args: string[], env: NodeJS.ProcessEnv): number {

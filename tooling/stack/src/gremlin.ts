@@ -90,7 +90,9 @@ export function gremlinServer(dir: string): StackServer {
     },
 
     async probe(timeoutMs: number) {
-      const connection = new gremlin.driver.DriverRemoteConnection(STACK_ENDPOINTS.gremlinUrl);
+      const connection = new gremlin.driver.DriverRemoteConnection(STACK_ENDPOINTS.gremlinUrl, {
+        headers: {},
+      });
       try {
         const g = gremlin.process.AnonymousTraversalSource.traversal().withRemote(connection);
         await withTimeout(g.V().count().next(), timeoutMs, "g.V().count()");
