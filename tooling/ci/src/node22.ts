@@ -20,7 +20,7 @@ import { dirname, join, relative, resolve } from "node:path";
  * with Node 22 first on PATH, so the Node 20 tree and its native build stay untouched. Tests there
  * spawn gateways with `process.execPath` or through tsx's `#!/usr/bin/env node`: Node 22 both ways.
  *
- *   tsx tooling/ci/src/node22.ts                      test.ts without the bench smoke (docs, phase 1, phase 2)
+ *   tsx tooling/ci/src/node22.ts                      test.ts without the bench smoke or the fault phase (docs, phase 1)
  *   tsx tooling/ci/src/node22.ts run patterns/sqlite  vitest with these arguments instead
  *   tsx tooling/ci/src/node22.ts prepare              only unpack, copy and install (CI does this in
  *                                                     the background while the stack installs)
@@ -122,7 +122,9 @@ const status =
     ? run(join(checkout, "node_modules/.bin/vitest"), vitestArgs, env)
     : run(
         join(checkout, "node_modules/.bin/tsx"),
-        [join(checkout, "tooling/ci/src/test.ts"), "--no-bench"],
+        // Phase 1 only: in the copy, the fault tests' stack tooling does not find the servers the
+        // main checkout started (they stayed up and 7 fault tests failed on that); they run on Node 20.
+        [join(checkout, "tooling/ci/src/test.ts"), "--no-bench", "--suites-only"],
         env,
       );
 process.exit(status);
