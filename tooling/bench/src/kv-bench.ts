@@ -12,10 +12,8 @@ import type { BenchSettings, Comparison } from "./report.js";
 import { startServers } from "./servers.js";
 import { startTelemetryGateways, TELEMETRY_GOAL } from "./telemetry-bench.js";
 
-/** Everything `pnpm bench kv` can be asked for. */
-export interface KvBenchOptions extends Dataset {
-  /** `postgres` adds the postgres comparison to the memory one. */
-  readonly backend: "memory" | "postgres";
+/** The closed loop every kv comparison runs: its timing, load and PostgreSQL pool. */
+export interface ClosedLoopOptions extends Dataset {
   readonly durationS: number;
   readonly warmupS: number;
   readonly concurrency: number;
@@ -26,6 +24,12 @@ export interface KvBenchOptions extends Dataset {
   readonly pgUrl: string;
   /** Connections of both the gateway's postgres backend and the direct pool. */
   readonly pgPoolSize: number;
+}
+
+/** Everything `pnpm bench kv` can be asked for. */
+export interface KvBenchOptions extends ClosedLoopOptions {
+  /** `postgres` adds the postgres comparison to the memory one. */
+  readonly backend: "memory" | "postgres";
   /** Where to write both children's V8 CPU profiles (`gateway/`, `bare/`), when profiling. */
   readonly cpuProfileDir?: string;
   /** Also compare the gateway with `auth.mode: oidc` against the gateway without (issue 10's goal). */

@@ -6,27 +6,20 @@ import { type Dataset, POSTGRES_NAMESPACE } from "./dataset.js";
 import { int, round, table } from "./format.js";
 import { startGatewayProcess } from "./gateway-process.js";
 import { mergeHistograms, summarize } from "./histogram.js";
+import type { ClosedLoopOptions } from "./kv-bench.js";
 import type { LoadOptions } from "./load.js";
-import { type ClientKind, createLoadClient } from "./load-client.js";
+import { createLoadClient } from "./load-client.js";
 import { measureRound, type Round } from "./measure.js";
 import { preload } from "./preload.js";
 import { cpuSeconds, runQueueSeconds } from "./proc-stats.js";
 import { median } from "./report.js";
 
 /** `pnpm bench kv --workers 1,2`: the same closed loop against gateways of 1, 2, … workers. */
-export interface WorkersBenchOptions extends Dataset {
+export interface WorkersBenchOptions extends ClosedLoopOptions {
   /** Worker counts to compare, e.g. [1, 2]. */
   readonly workers: readonly number[];
   /** sqlite (a file per gateway, shared by its workers) or postgres (the stack's server). */
   readonly backend: "sqlite" | "postgres";
-  readonly durationS: number;
-  readonly warmupS: number;
-  readonly concurrency: number;
-  readonly channels: number;
-  readonly rounds: number;
-  readonly client: ClientKind;
-  readonly pgUrl: string;
-  readonly pgPoolSize: number;
 }
 
 /** One gateway's results over all rounds. */
