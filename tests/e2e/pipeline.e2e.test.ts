@@ -20,7 +20,7 @@ import { rpcFailure } from "../support/rpc-errors.js";
  */
 
 /** Milliseconds every KeyValue read of the `slow` backend takes before it runs. */
-const SLOW_READ_MS = 100;
+const SLOW_READ_MS = 250;
 
 /** The memory backend with every read delayed (abortable, like a real network wait). */
 const slowMemoryDriver: BackendDriver = {
@@ -88,7 +88,7 @@ beforeAll(async () => {
       { name: "slow", pattern: "keyvalue", backend: "slow" },
     ],
     keyvalue: { chunkBytes: 1024, maxValueBytes: 1 << 20, chunkGraceMs: 60_000 },
-    defaultDeadlineMs: 600,
+    defaultDeadlineMs: 1_500,
     maxDeadlineMs: 10_000,
     logLevel: "silent",
   });
@@ -169,14 +169,14 @@ describe("serve", () => {
 
 describe("deadlines", () => {
   it("applies the default deadline to calls without one and honours longer client deadlines", async () => {
-    // 20 chunked values, assembled four at a time with one 100 ms read each: ~600 ms in all.
+    // 20 chunked values, assembled four at a time with one 250 ms read each: ~1.5 s in all.
     const items = Array.from({ length: 20 }, (_, i) => item(`v${i}`, new Uint8Array(3000).fill(i)));
     await kv.put({ namespace: "slow", id: "deadline", items });
-    // A client deadline above the 600 ms default (below the 10 s cap) is honoured: one full page.
+    // A client deadline above the 1.5 s default (below the 10 s cap) is honoured: one full page.
     const whole = await kv.get({ namespace: "slow", id: "deadline" }, { timeoutMs: 5_000 });
     expect(whole.items).toHaveLength(20);
     expect(whole.nextPageToken).toBe("");
-    // Without a deadline the 600 ms default applies: a short page and a token, not a failure.
+    // Without a deadline the 1.5 s default applies: a short page and a token, not a failure.
     const early = await kv.get({ namespace: "slow", id: "deadline" });
     expect(early.items.length).toBeGreaterThan(0);
     expect(early.items.length).toBeLessThan(20);
@@ -197,12 +197,12 @@ describe("deadlines", () => {
         items: [item(key, new Uint8Array(2500).fill(key.charCodeAt(2)))],
       });
     }
-    // Each chunked value costs one 100 ms read, four at a time; 20 of them cannot fit in 600 ms.
+    // Each chunked value costs one 250 ms read, four at a time; 20 of them cannot fit in 1.5 s.
     const seen: string[] = [];
     let pageToken = "";
     let pages = 0;
     do {
-      const page = await kv.get({ namespace: "slow", id: "early", pageToken }, { timeoutMs: 600 });
+      const page = await kv.get({ namespace: "slow", id: "early", pageToken }, { timeoutMs: 1_500 });
       expect(page.items.length).toBeGreaterThan(0);
       for (const it of page.items) {
         expect(Buffer.from(it.value).equals(Buffer.alloc(2500, s(it.key).charCodeAt(2)))).toBe(true);
@@ -230,7 +230,7 @@ describe("deadlines", () => {
     for (;;) {
       streams++;
       let ended = true;
-      for await (const message of kv.scan({ namespace: "slow", cursor }, { timeoutMs: 800 })) {
+      for await (const message of kv.scan({ namespace: "slow", cursor }, { timeoutMs: 2_000 })) {
         if (message.id.startsWith("scan-")) for (const _ of message.items) seen.push(message.id);
         cursor = message.cursor;
         if (message.truncated) {
