@@ -1,7 +1,7 @@
 import type { PeerCertificate } from "node:tls";
 import type { Metadata } from "@grpc/grpc-js";
 import type { Logger } from "./log.js";
-import type { ResolvedNamespace } from "./registry/namespace-registry.js";
+import type { ResolvedNamespace } from "./registry/resolved-namespace.js";
 
 /** Who is calling. Filled by the authenticate step; anonymous when auth is off (loopback only). */
 export interface Principal {

@@ -3,7 +3,7 @@ import { isPrismError } from "@prism/core";
 import { describe, expect, it } from "vitest";
 import { ANONYMOUS, type EndHook, type RequestContext } from "../context.js";
 import { createLogger } from "../log.js";
-import type { ResolvedNamespace } from "../registry/namespace-registry.js";
+import type { ResolvedNamespace } from "../registry/resolved-namespace.js";
 import { softDeadline } from "../services/soft-deadline.js";
 import { deadline, mayAccess, telemetry } from "./interceptors.js";
 import { compose, type Interceptor, type MethodInfo } from "./pipeline.js";

@@ -1,7 +1,8 @@
 import { isPrismError, PrismError } from "@prism/core";
 import type { Authenticator } from "../auth/authenticator.js";
 import { ANONYMOUS, type EndHook, type Principal, type RequestContext } from "../context.js";
-import type { NamespaceRegistry, ResolvedNamespace } from "../registry/namespace-registry.js";
+import type { NamespaceRegistry } from "../registry/namespace-registry.js";
+import type { ResolvedNamespace } from "../registry/resolved-namespace.js";
 import type { RequestMetrics } from "../telemetry/request-metrics.js";
 import { DeadlineSignals } from "./deadline-signals.js";
 import type { Access, Interceptor, Next } from "./pipeline.js";

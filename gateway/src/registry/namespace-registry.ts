@@ -1,22 +1,11 @@
 import { randomBytes } from "node:crypto";
 import { isDeepStrictEqual } from "node:util";
-import {
-  type Backend,
-  type BackendDriver,
-  type FieldViolation,
-  PrismError,
-  type TsNamespaceSettings,
-} from "@prism/core";
+import { type Backend, type BackendDriver, PrismError } from "@prism/core";
 import { perProcessProblems, workerCount } from "../cluster/worker-rules.js";
 import type { ConfigStore, StoredNamespace } from "../config/config-store.js";
 import type { GatewayConfig } from "../config/gateway-config.js";
 import { namespaceProblems, referenceProblems } from "../config/namespace-rules.js";
-import {
-  formatIssues,
-  type NamespaceSpec,
-  namespaceSpecSchema,
-  parseDuration,
-} from "../config/namespace-spec.js";
+import { formatIssues, type NamespaceSpec, namespaceSpecSchema } from "../config/namespace-spec.js";
 import type { Logger } from "../log.js";
 import type { ValuePolicy } from "../pii/contract.js";
 import { namespaceValuePolicy, schemaProblems, servingProblem } from "../pii/namespace-values.js";
@@ -27,30 +16,7 @@ import { RetryBudget } from "../resilience/retry-budget.js";
 import { ShadowRuntime } from "../shadow/shadow-runtime.js";
 import { Admission } from "./admission.js";
 import { Binding } from "./binding.js";
-
-/** A namespace ready to serve: its spec, where it came from, and its binding. */
-export interface ResolvedNamespace {
-  readonly spec: NamespaceSpec;
-  readonly source: "config" | "store";
-  readonly version: number;
-  readonly updatedAt: number;
-  readonly binding: Binding;
-  /** Largest value accepted, from the namespace's limits or the gateway default. */
-  readonly maxValueBytes: number;
-  /** Its rate, per-caller rate and concurrency limits; undefined when it sets none. */
-  readonly admission: Admission | undefined;
-  /** TimeSeries namespaces: retention and accept window, from the spec or the gateway defaults. */
-  readonly timeseries: TsNamespaceSettings | undefined;
-  /** Graph: edges one traversal may examine (the namespace's limits.visit_budget or the default). */
-  readonly graphVisitBudget: number;
-  /** Its hedged reads (`hedge:`), counted for metrics; undefined when it does not hedge. */
-  readonly hedges?: HedgeCounters | undefined;
-  /**
-   * Namespaces with a `schema:` whose message has PII annotations: every value passes through it
-   * (masking, sealing, audit). Undefined otherwise — check it once, pay nothing without it.
-   */
-  readonly values?: ValuePolicy | undefined;
-}
+import { type ResolvedNamespace, timeSeriesSettings, violationOf } from "./resolved-namespace.js";
 
 /** How often the registry compares the store's generation with its own even without notifications. */
 const SAFETY_POLL_MS = 10_000;
@@ -379,27 +345,4 @@ export class NamespaceRegistry {
       values: this.valuesOf(spec),
     });
   }
-}
-
-/** A TimeSeries namespace's settings: its own retention and accept window, else the gateway's defaults. */
-export function timeSeriesSettings(
-  spec: Pick<NamespaceSpec, "retention" | "accept_window">,
-  config: Pick<GatewayConfig, "timeseries">,
-): TsNamespaceSettings {
-  const ms = (text: string) => parseDuration(text)!;
-  const defaults = config.timeseries;
-  return Object.freeze({
-    retentionMs: ms(spec.retention ?? defaults.defaultRetention),
-    acceptPastMs: ms(spec.accept_window?.past ?? defaults.defaultAcceptPast),
-    acceptFutureMs: ms(spec.accept_window?.future ?? defaults.defaultAcceptFuture),
-  });
-}
-
-/** A `path: message` problem line as a field violation (`(root)` and unprefixed lines stay whole). */
-function violationOf(problem: string): FieldViolation {
-  const at = problem.indexOf(": ");
-  const field = at > 0 ? problem.slice(0, at) : "";
-  return /^[\w.()[\]-]+$/.test(field)
-    ? { field, description: problem.slice(at + 2) }
-    : { field: "(root)", description: problem };
 }

@@ -1,6 +1,6 @@
 import { PrismError } from "@prism/core";
 import type { Logger } from "../log.js";
-import type { ResolvedNamespace } from "./namespace-registry.js";
+import type { ResolvedNamespace } from "./resolved-namespace.js";
 
 /** A pass gives each namespace's backend this long to apply its retention. */
 const PASS_TIMEOUT_MS = 60_000;

@@ -25,7 +25,8 @@ import type { RequestContext } from "../context.js";
 import type { AuditEntry, AuditFilter } from "../pii/audit-store.js";
 import type { PiiRuntime } from "../pii/pii-runtime.js";
 import type { ReEncryptStatus, Reseal } from "../pii/reencrypt-job.js";
-import type { NamespaceRegistry, ResolvedNamespace } from "../registry/namespace-registry.js";
+import type { NamespaceRegistry } from "../registry/namespace-registry.js";
+import type { ResolvedNamespace } from "../registry/resolved-namespace.js";
 
 /**
  * How a namespace's stored values are moved to its current data key: the value policy's, or

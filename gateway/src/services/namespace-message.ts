@@ -9,7 +9,7 @@ import {
 import { Pattern } from "@prism/proto/prism/options/v1/options";
 import { stringify as stringifyYaml } from "yaml";
 import { parseDuration } from "../config/namespace-spec.js";
-import type { ResolvedNamespace } from "../registry/namespace-registry.js";
+import type { ResolvedNamespace } from "../registry/resolved-namespace.js";
 
 export const PATTERN_OF = {
   keyvalue: Pattern.KEYVALUE,

@@ -3,7 +3,8 @@ import { PrismError } from "@prism/core";
 import type { ConfigStore, StoredState } from "../config/config-store.js";
 import type { ShadowConfigSettings } from "../config/gateway-config.js";
 import type { Logger } from "../log.js";
-import type { NamespaceRegistry, ResolvedNamespace } from "../registry/namespace-registry.js";
+import type { NamespaceRegistry } from "../registry/namespace-registry.js";
+import type { ResolvedNamespace } from "../registry/resolved-namespace.js";
 import { copyPage, phasesOf } from "./copy.js";
 import { Throttle } from "./throttle.js";
 

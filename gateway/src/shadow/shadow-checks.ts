@@ -1,7 +1,7 @@
 import type { ConfigStore } from "../config/config-store.js";
 import type { ShadowConfigSettings } from "../config/gateway-config.js";
 import type { NamespaceSpec } from "../config/namespace-spec.js";
-import type { ResolvedNamespace } from "../registry/namespace-registry.js";
+import type { ResolvedNamespace } from "../registry/resolved-namespace.js";
 import type { BackfillRunner } from "./backfill.js";
 import { type PublishedShadowStats, STATS_KIND } from "./shadow-runtime.js";
 import { zeroCounters } from "./shadow-state.js";

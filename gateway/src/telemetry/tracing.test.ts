@@ -15,7 +15,7 @@ import { gatewayConfigSchema } from "../config/gateway-config.js";
 import { ANONYMOUS, type EndHook, type RequestContext } from "../context.js";
 import { createLogger } from "../log.js";
 import { compose, type MethodInfo, type Next } from "../pipeline/pipeline.js";
-import type { ResolvedNamespace } from "../registry/namespace-registry.js";
+import type { ResolvedNamespace } from "../registry/resolved-namespace.js";
 import { startTracing, type Tracing } from "./tracing.js";
 
 const logger = createLogger("silent");
