@@ -1,14 +1,5 @@
 import { execFileSync, spawnSync } from "node:child_process";
-import {
-  copyFileSync,
-  existsSync,
-  mkdirSync,
-  mkdtempSync,
-  readdirSync,
-  renameSync,
-  rmSync,
-  symlinkSync,
-} from "node:fs";
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, renameSync, rmSync } from "node:fs";
 import { dirname, join, relative, resolve } from "node:path";
 
 /**
@@ -20,12 +11,14 @@ import { dirname, join, relative, resolve } from "node:path";
  * with Node 22 first on PATH, so the Node 20 tree and its native build stay untouched. Tests there
  * spawn gateways with `process.execPath` or through tsx's `#!/usr/bin/env node`: Node 22 both ways.
  *
- *   tsx tooling/ci/src/node22.ts                      test.ts without the bench smoke or the fault phase (docs, phase 1)
+ *   tsx tooling/ci/src/node22.ts                      test.ts without the bench smoke (docs, suites, faults)
  *   tsx tooling/ci/src/node22.ts run patterns/sqlite  vitest with these arguments instead
  *   tsx tooling/ci/src/node22.ts prepare              only unpack, copy and install (CI does this in
  *                                                     the background while the stack installs)
  *
- * The backend stack must be up with its `pnpm stack env` exported, as for `pnpm test`.
+ * The backend stack must be up with its `pnpm stack env` exported, as for `pnpm test`; the copy
+ * uses the main checkout's stack directory (`PRISM_STACK_DIR`), so its fault tests stop and
+ * restart the servers that are running.
  */
 const repo = resolve(import.meta.dirname, "../../..");
 const home = join(repo, ".stack", "node22");
@@ -86,15 +79,6 @@ function copyCheckout(): void {
     mkdirSync(dirname(target), { recursive: true });
     copyFileSync(join(repo, file), target);
   }
-  // The running stack as the main checkout started it: its servers' state (pids, data, logs) and
-  // grpcurl — fault tests stop and restart those servers through tooling/stack, which finds them
-  // under .stack. Only the copy's own reports and this Node 22 home stay apart.
-  mkdirSync(join(checkout, ".stack"), { recursive: true });
-  for (const entry of readdirSync(join(repo, ".stack"))) {
-    if (entry === "node22" || entry === "test-reports") continue;
-    const link = join(checkout, ".stack", entry);
-    if (!existsSync(link)) symlinkSync(join(repo, ".stack", entry), link);
-  }
 }
 
 function run(command: string, args: string[], env: NodeJS.ProcessEnv): number {
@@ -110,6 +94,9 @@ const env: NodeJS.ProcessEnv = {
   ...process.env,
   PATH: `${join(nodeDir, "bin")}:${process.env.PATH ?? ""}`,
   npm_config_nodedir: nodeDir,
+  // The stack the main checkout started: fault tests stop and restart those very servers, which
+  // tooling/stack finds by their pid files and by paths in their command lines under this dir.
+  PRISM_STACK_DIR: process.env.PRISM_STACK_DIR ?? join(repo, ".stack"),
 };
 process.stdout.write(
   `node22: ${execFileSync(join(nodeDir, "bin", "node"), ["--version"], { encoding: "utf8" })}`,
@@ -122,9 +109,7 @@ const status =
     ? run(join(checkout, "node_modules/.bin/vitest"), vitestArgs, env)
     : run(
         join(checkout, "node_modules/.bin/tsx"),
-        // Phase 1 only: in the copy, the fault tests' stack tooling does not find the servers the
-        // main checkout started (they stayed up and 7 fault tests failed on that); they run on Node 20.
-        [join(checkout, "tooling/ci/src/test.ts"), "--no-bench", "--suites-only"],
+        [join(checkout, "tooling/ci/src/test.ts"), "--no-bench"],
         env,
       );
 process.exit(status);

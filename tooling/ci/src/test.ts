@@ -16,14 +16,12 @@ const reports = join(repo, ".stack", "test-reports");
 mkdirSync(reports, { recursive: true });
 const vitest = join(repo, "node_modules/.bin/vitest");
 const noBench = process.argv.includes("--no-bench");
-/** Phase 1 only: the Node 22 run, whose copied checkout cannot stop the servers the fault tests stop. */
-const suitesOnly = process.argv.includes("--suites-only");
-const extra = process.argv.slice(2).filter((arg) => arg !== "--no-bench" && arg !== "--suites-only");
+const extra = process.argv.slice(2).filter((arg) => arg !== "--no-bench");
 
 const phases = [
   { name: "suites", args: ["run", "--exclude", "tests/faults/**", ...extra] },
   { name: "faults", args: ["run", "tests/faults", "--no-file-parallelism", ...extra] },
-].slice(0, suitesOnly ? 1 : 2);
+];
 
 interface Report {
   testResults?: {
