@@ -30,7 +30,8 @@ export function addBackfillCommands(root: Command, kit: CommandKit): void {
       .description(
         "Start a backfill and follow it to its end.\n" +
           "A progress bar shows on a terminal; Ctrl-C stops following (the job runs on). A job that " +
-          "fails or is cancelled exits 1.",
+          "fails or is cancelled exits 1. When the namespace's last backfill failed or was cancelled, " +
+          "the new one continues from its checkpoint unless --from-scratch.",
       )
       .option(
         "--rate <records-per-s>",
@@ -42,18 +43,31 @@ export function addBackfillCommands(root: Command, kit: CommandKit): void {
         "copy at most this many bytes a second",
         wholeNumber("--bytes-rate", 1),
       )
+      .option("--from-scratch", "copy everything, not from the last failed or cancelled job's checkpoint")
       .option("--detach", "start it and return"),
     {},
-    async (ctx, { namespace, opts }: Call<{ rate?: number; bytesRate?: number; detach?: boolean }>) => {
+    async (
+      ctx,
+      {
+        namespace,
+        opts,
+      }: Call<{ rate?: number; bytesRate?: number; fromScratch?: boolean; detach?: boolean }>,
+    ) => {
       await withClient(ctx, AdminService, async (admin) => {
         const { job } = await admin.startBackfill({
           namespace,
           maxRecordsPerSecond: opts.rate ?? 0,
           maxBytesPerSecond: BigInt(opts.bytesRate ?? 0),
+          fromScratch: opts.fromScratch ?? false,
         });
         ctx.print.note(
           `backfill ${job!.id} started: copies ${job!.namespace} from its primary to its shadow, on gateway ${job!.owner}`,
         );
+        if (job!.resumedFrom) {
+          ctx.print.note(
+            `  continuing from the checkpoint of ${job!.resumedFrom} (${count(job!.recordsCopied)} records copied); --from-scratch copies everything`,
+          );
+        }
         if (opts.detach) {
           ctx.print.note(`follow it with: prismctl backfill status ${job!.id} --watch`);
           ctx.print.document(protoJson(BackfillJobSchema, job!), () => []);
@@ -105,7 +119,8 @@ export function backfillSummary(job: BackfillJob): string {
   if (job.state === BackfillState.RUNNING) {
     line += `, ${phaseText(job.phase)}, ${count(job.recordsPerSecond)} rec/s`;
     if (job.eta) line += `, ETA ${duration(durationMs(job.eta))}`;
-    return `${line}, on gateway ${job.owner}`;
+    line += `, on gateway ${job.owner}`;
+    return job.error ? `${line}; retrying after: ${job.error}` : line;
   }
   line += ` in ${duration(elapsed)}`;
   return job.error ? `${line}: ${job.error}` : line;

@@ -251,6 +251,10 @@ describe("prismctl shadow and backfill", { timeout: 180_000 }, () => {
     const id = /^backfill (\S+) started/m.exec(out)![1]!;
     expect(out).toContain(`stopped following; backfill ${id} keeps running`);
     expect(out).toContain(`check on it: prismctl backfill status ${id} --watch`);
+    // The job cancelled by the test before left a checkpoint, which this one continued from.
+    expect(out).toMatch(
+      /continuing from the checkpoint of \S+ \(\d+ records copied\); --from-scratch copies everything/,
+    );
 
     expect((await prismctl("backfill", "status", id)).stdout).toMatch(new RegExp(`^${id} RUNNING: `));
     expect((await prismctl("backfill", "cancel", id)).stdout).toMatch(new RegExp(`^${id} CANCELLED: `));

@@ -49,8 +49,8 @@ afterAll(async () => {
 const apply = (yaml: string) => admin.applyNamespace({ spec: { case: "yaml", value: yaml } });
 
 /** Follows a backfill until it ends; returns the final job. */
-async function backfill(namespace: string, maxRecordsPerSecond = 20_000) {
-  let { job } = await admin.startBackfill({ namespace, maxRecordsPerSecond });
+async function backfill(namespace: string, maxRecordsPerSecond = 20_000, fromScratch = false) {
+  let { job } = await admin.startBackfill({ namespace, maxRecordsPerSecond, fromScratch });
   while (job!.state === BackfillState.RUNNING) {
     await sleep(100);
     job = (await admin.getBackfill({ id: job!.id })).job;
@@ -220,6 +220,19 @@ describe("KeyValue shadow: sqlite → postgres", () => {
     expect(final.recordsTotal).toBe(200n);
     const missing = await rpcFailure(admin.getBackfill({ id: "nope" }), status.NOT_FOUND);
     expect(missing.details.reason).toBe("BACKFILL_NOT_FOUND");
+
+    // The next backfill continues from the cancelled one's checkpoint: its counts carry on, and
+    // at most the page in flight when it was cancelled is copied twice (20/s reads pages of 4).
+    const resumed = await backfill(name);
+    expect(resumed).toMatchObject({ state: BackfillState.SUCCEEDED, resumedFrom: job!.id });
+    expect(resumed.startTime).toEqual(final.startTime);
+    expect(resumed.recordsCopied).toBeGreaterThanOrEqual(200n);
+    expect(resumed.recordsCopied).toBeLessThanOrEqual(204n);
+    expect((await verify(name)).at(-1)).toMatchObject({ done: true, missing: 0n, differing: 0n });
+    // --from-scratch copies everything again, and a succeeded job is never resumed.
+    const scratch = await backfill(name, 20_000, true);
+    expect(scratch).toMatchObject({ state: BackfillState.SUCCEEDED, resumedFrom: "", recordsCopied: 200n });
+    expect(scratch.startTime).not.toEqual(final.startTime);
   });
 });
 

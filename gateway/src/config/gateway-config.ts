@@ -280,6 +280,12 @@ export const gatewayConfigSchema = z.strictObject({
         .default(32 << 20),
       /** A backfill whose gateway stopped renewing this long ago is resumed by another. */
       backfillLeaseMs: z.number().int().min(500).max(600_000).default(5000),
+      /**
+       * How long a backfill keeps trying a page again after transient errors (a backend
+       * unavailable, a deadline, overload), counted from the last page that worked; then it fails
+       * and a new StartBackfill continues from its checkpoint. 0 fails at the first error.
+       */
+      backfillGiveUpMs: z.number().int().min(0).max(86_400_000).default(120_000),
       /** Promote refuses when more than this fraction of compared reads mismatched (unless forced). */
       promoteMaxMismatchRatio: z.number().min(0).max(1).default(0),
     })

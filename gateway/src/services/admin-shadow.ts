@@ -173,6 +173,7 @@ export class ShadowAdmin {
     const job = await this.backfills.begin(bounded(request.namespace), {
       recordsPerSecond: request.maxRecordsPerSecond,
       bytesPerSecond: Number(request.maxBytesPerSecond),
+      fromScratch: request.fromScratch,
     });
     return create(StartBackfillResponseSchema, { job: jobMessage(job) });
   }
@@ -339,6 +340,8 @@ export function jobMessage(job: BackfillRecord): BackfillJob {
     phase: job.phase,
     owner: job.owner,
     error: job.error ?? "",
+    resumedFrom: job.resumedFrom ?? "",
+    pageRetries: BigInt(job.pageRetries ?? 0),
     startTime: timestampFromMs(job.startedAt),
     updateTime: timestampFromMs(job.updatedAt),
   });

@@ -1,4 +1,5 @@
 import { randomBytes } from "node:crypto";
+import { setTimeout as sleep } from "node:timers/promises";
 import { PrismError } from "@prism/core";
 import type { ConfigStore, StoredState } from "../config/config-store.js";
 import type { ShadowConfigSettings } from "../config/gateway-config.js";
@@ -37,8 +38,19 @@ export interface BackfillRecord {
   leaseUntil: number;
   startedAt: number;
   updatedAt: number;
+  /** Why it failed; while it runs, the last transient error a page was retried after. */
   error?: string;
+  /** The failed or cancelled job whose checkpoint this one continued from. */
+  resumedFrom?: string;
+  /** Pages tried again after a transient backend error. */
+  pageRetries?: number;
 }
+
+/** Errors a page is tried again after (with backoff) instead of failing the job. */
+const TRANSIENT: ReadonlySet<string> = new Set(["Unavailable", "DeadlineExceeded", "ResourceExhausted"]);
+/** Backoff between tries of a failing page: doubling from the first to the last, jittered. */
+const RETRY_FIRST_MS = 200;
+const RETRY_MAX_MS = 5_000;
 
 /** Finished jobs stay in the shared state this long (GetBackfill, promotion checks), then go. */
 const FINISHED_KEPT_MS = 30 * 24 * 3_600_000;
@@ -52,8 +64,12 @@ const pageLimit = (job: BackfillRecord) =>
  * backends' scans, throttled in records and bytes per second, checkpointing phase and cursor in
  * the config store after every page. A job belongs to the gateway holding its lease; a gateway
  * that dies stops renewing it and any gateway sharing the store resumes from the checkpoint (a
- * page copied twice is harmless: copies are idempotent). Cancel marks the stored job; its runner
- * stops at the next page.
+ * page copied twice is harmless: copies are idempotent). A page that fails with a transient error
+ * (a backend unavailable, a deadline, overload) is tried again with backoff for up to
+ * `backfillGiveUpMs` since the last page that worked; then, or on any other error, the job fails.
+ * Cancel marks the stored job; its runner stops at the next page. A new job for the namespace
+ * continues from a failed or cancelled job's checkpoint (same backends) unless asked to start over;
+ * it keeps that job's start time, so promotion still sees every problem since the copy began.
  *
  * @example const job = await backfills.start("user-profiles", { recordsPerSecond: 1000 })
  */
@@ -89,10 +105,11 @@ export class BackfillRunner {
   /** Creates and starts a job for `namespace`; refused while one runs or without a shadow. */
   async begin(
     name: string,
-    limits: { recordsPerSecond?: number; bytesPerSecond?: number },
+    limits: { recordsPerSecond?: number; bytesPerSecond?: number; fromScratch?: boolean },
   ): Promise<BackfillRecord> {
     const namespace = await this.shadowed(name);
-    const running = (await this.jobsOf(name)).find((job) => job.state === "running");
+    const jobs = await this.jobsOf(name);
+    const running = jobs.find((job) => job.state === "running");
     if (running) {
       throw new PrismError("FailedPrecondition", `backfill ${running.id} of ${name} is still running`, {
         reason: "BACKFILL_RUNNING",
@@ -100,6 +117,16 @@ export class BackfillRunner {
       });
     }
     const now = Date.now();
+    const last = jobs.at(-1);
+    const resumable =
+      !limits.fromScratch &&
+      last !== undefined &&
+      (last.state === "failed" || last.state === "cancelled") &&
+      last.pattern === namespace.spec.pattern &&
+      last.primary === namespace.spec.backend &&
+      last.shadow === namespace.spec.shadow!.backend
+        ? last
+        : undefined;
     const job: BackfillRecord = {
       id: `${name}.${now.toString(36)}${randomBytes(3).toString("hex")}`,
       namespace: name,
@@ -121,7 +148,26 @@ export class BackfillRunner {
       leaseUntil: now + this.settings.backfillLeaseMs,
       startedAt: now,
       updatedAt: now,
+      ...(resumable && {
+        phase: resumable.phase,
+        ...(resumable.cursor !== undefined && { cursor: resumable.cursor }),
+        recordsCopied: resumable.recordsCopied,
+        bytesCopied: resumable.bytesCopied,
+        recordsSkipped: resumable.recordsSkipped,
+        recordsTotal: resumable.recordsTotal,
+        bytesTotal: resumable.bytesTotal,
+        // What was copied before counts from when that copy began (promotion checks compare
+        // mirrored-write problems with the start of the backfill).
+        startedAt: resumable.startedAt,
+        resumedFrom: resumable.id,
+      }),
     };
+    if (resumable) {
+      this.logger.info(
+        { backfill: job.id, from: resumable.id, phase: job.phase },
+        "backfill resumes a checkpoint",
+      );
+    }
     const stored = await this.store.putState(BACKFILL_KIND, job.id, job, 0);
     this.run(stored);
     return job;
@@ -134,10 +180,12 @@ export class BackfillRunner {
     return stored.value as BackfillRecord;
   }
 
-  /** Every job of `namespace`, oldest first. */
+  /** Every job of `namespace`, oldest first (a resumed job shares its start with the one it resumed). */
   async jobsOf(namespace: string): Promise<BackfillRecord[]> {
     const all = await this.store.listState(BACKFILL_KIND, `${namespace}.`);
-    return all.map((stored) => stored.value as BackfillRecord).sort((a, b) => a.startedAt - b.startedAt);
+    return all
+      .map((stored) => stored.value as BackfillRecord)
+      .sort((a, b) => a.startedAt - b.startedAt || a.updatedAt - b.updatedAt);
   }
 
   /** Marks a running job cancelled (its runner stops at its next page); a finished one is returned as is. */
@@ -220,6 +268,9 @@ export class BackfillRunner {
     const rate = { at: Date.now(), records: job.recordsCopied, bytes: job.bytesCopied };
     const phases = ["counting", ...phasesOf(job.pattern)];
     let countPhase = 0;
+    /** Consecutive failed tries of the current page, and when the last page worked. */
+    let failures = 0;
+    let workedAt = Date.now();
     while (!signal.aborted) {
       const namespace = this.registry.get(job.namespace);
       if (namespace?.spec.backend !== job.primary || namespace.spec.shadow?.backend !== job.shadow) {
@@ -250,9 +301,29 @@ export class BackfillRunner {
           );
           if (!counting) await throttle.take(page.records, page.bytes, signal);
           job = advance(job, page, counting, countPhase, phases, rate);
+          if (failures > 0 && job.state === "running") job = { ...job, error: undefined };
+          failures = 0;
+          workedAt = Date.now();
         } catch (error) {
           if (signal.aborted) return;
-          job = { ...job, state: "failed", error: (error as PrismError).message?.slice(0, 500) ?? "failed" };
+          const message = (error as PrismError).message?.slice(0, 500) ?? "failed";
+          const transient = error instanceof PrismError && TRANSIENT.has(error.kind);
+          if (!transient || Date.now() - workedAt >= this.settings.backfillGiveUpMs) {
+            job = { ...job, state: "failed", error: message };
+          } else {
+            failures++;
+            job = { ...job, error: message, pageRetries: (job.pageRetries ?? 0) + 1 };
+            this.logger.warn(
+              { backfill: job.id, phase: job.phase, kind: error.kind, tries: failures },
+              "backfill page failed; trying again",
+            );
+            const backoff = Math.min(RETRY_MAX_MS, RETRY_FIRST_MS * 2 ** (failures - 1));
+            try {
+              await sleep(backoff / 2 + Math.random() * (backoff / 2), undefined, { signal });
+            } catch {
+              return;
+            }
+          }
         }
       }
       job = { ...job, updatedAt: Date.now(), leaseUntil: Date.now() + this.settings.backfillLeaseMs };
