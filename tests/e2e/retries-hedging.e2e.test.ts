@@ -1,13 +1,16 @@
 import { randomBytes } from "node:crypto";
 import { createRequire } from "node:module";
 import { resolve } from "node:path";
+import { status } from "@grpc/grpc-js";
 import { createPromiseClient } from "@prism/proto/grpc";
+import { AdminService } from "@prism/proto/prism/admin/v1/admin";
 import { KeyValueService } from "@prism/proto/prism/keyvalue/v1/keyvalue";
 import { stackEndpoints } from "@prism/stack";
 import parsePrometheusTextFormat from "parse-prometheus-text-format";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { b } from "../support/bytes.js";
 import { type GatewayProcess, removeDataDir, startGatewayProcess } from "../support/gateway-process.js";
+import { rpcFailure } from "../support/rpc-errors.js";
 import { type StallingProxy, startStallingProxy } from "../support/stalling-proxy.js";
 
 /**
@@ -193,4 +196,33 @@ describe("hedged reads", () => {
     expect(counts.get("hedged,sent")).toBeGreaterThanOrEqual(4);
     expect(counts.has("plain,sent")).toBe(false);
   }, 60_000);
+
+  it("refuses a namespace whose hedge: setting is out of range or unknown, naming the field", async () => {
+    const gateway = gateways.at(-1)!;
+    const adminApi = createPromiseClient(AdminService, { address: gateway.address });
+    try {
+      const refused = async (hedge: string) => {
+        const failure = await rpcFailure(
+          adminApi.applyNamespace({
+            spec: {
+              case: "yaml",
+              value: `name: bad-hedge\npattern: keyvalue\nbackend: hedge-${run}\nhedge: ${hedge}\n`,
+            },
+          }),
+          status.INVALID_ARGUMENT,
+        );
+        expect(failure.details.reason).toBe("INVALID_NAMESPACE");
+        return failure.message;
+      };
+      expect(await refused("{ after_ms: 0 }")).toMatch(/hedge\.after_ms/);
+      expect(await refused("{ after_ms: 50, max_ratio: 2 }")).toMatch(/hedge\.max_ratio/);
+      expect(await refused("{ after_ms: 50, ratio: 0.5 }")).toMatch(/hedge.*ratio/);
+      expect(await refused("{ max_ratio: 0.5 }")).toMatch(/hedge\.after_ms/);
+      // Nothing was applied: the namespace does not exist.
+      const missing = await rpcFailure(adminApi.getNamespace({ name: "bad-hedge" }), status.NOT_FOUND);
+      expect(missing.details.reason).toBe("NAMESPACE_NOT_FOUND");
+    } finally {
+      adminApi.close();
+    }
+  });
 });
