@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { LoadtestResult } from "./result.js";
-import { blockPoints, fitLine, trend } from "./slope.js";
+import { blockPoints, fitLine, robustTrend, trend } from "./slope.js";
 import { buildSoakReport, DEFAULT_BOUNDS } from "./soak-report.js";
 import { metricValue, type SoakSample } from "./soak-sampler.js";
 
@@ -73,6 +73,47 @@ describe("trend", () => {
 
   it("skips missing values", () => {
     expect(trend([1, 2, 3, 4], [1, Number.NaN, 3, 4], 0, 10).points).toBe(3);
+  });
+});
+
+describe("robustTrend", () => {
+  const minutes = Array.from({ length: 120 }, (_, i) => ((i + 1) * 5) / 60);
+  /** A p99 per 5 s as a loaded 2-core machine gives it: ~30 ms, with slow intervals up to 200 ms. */
+  const noisy = (seed: number) => {
+    let state = seed;
+    return minutes.map(() => {
+      state = (state * 1_103_515_245 + 12_345) % 2 ** 31;
+      const u = state / 2 ** 31;
+      return u > 0.85 ? 60 + u * 150 : 25 + u * 15;
+    });
+  };
+
+  it("passes flat noisy latency, whatever its spikes, for many seeds", () => {
+    for (let seed = 1; seed <= 50; seed++) {
+      const fit = robustTrend(minutes, noisy(seed), 0.2, 2);
+      expect(fit.ok, `seed ${seed}: ${JSON.stringify(fit)}`).toBe(true);
+      expect(fit.low!).toBeLessThanOrEqual(fit.slope);
+      expect(fit.high!).toBeGreaterThanOrEqual(fit.slope);
+    }
+  });
+
+  it("fails latency that climbs 5 ms a minute under the same noise", () => {
+    for (let seed = 1; seed <= 50; seed++) {
+      const climbing = noisy(seed).map((y, i) => y + 5 * minutes[i]!);
+      const fit = robustTrend(minutes, climbing, 0.2, 2);
+      expect(fit.ok, `seed ${seed}: ${JSON.stringify(fit)}`).toBe(false);
+      expect(fit.slope).toBeGreaterThan(2);
+      expect(fit.low!).toBeGreaterThan(0);
+    }
+  });
+
+  it("recovers an exact line, and passes a slope above the bound that the samples cannot tell from zero", () => {
+    const line = robustTrend([0, 1, 2, 3, 4], [3, 5, 7, 9, 11], 0, 1);
+    expect(line).toMatchObject({ slope: 2, intercept: 3, points: 5, ok: false });
+    // Four points that zigzag: a median slope above the bound, an interval that spans zero.
+    const zigzag = robustTrend([0, 1, 2, 3], [0, 40, 0, 40], 0, 2);
+    expect(zigzag.low!).toBeLessThanOrEqual(0);
+    expect(zigzag.ok).toBe(true);
   });
 });
 

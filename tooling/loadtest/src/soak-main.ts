@@ -12,8 +12,9 @@ const USAGE = `usage: pnpm soak [--minutes 10] [--rate 300] [--check] [--out DIR
 Spawns a gateway (embedded default, or --config FILE) on free ports, drives a mixed
 KeyValue/TimeSeries/Graph load at a fixed rate, and samples the gateway's RSS, heap and
 event-loop lag and the client's p99. Writes soak.json and soak.png to --out (default .stack/soak/),
-and fits least-squares slopes after the warm-up share: RSS and heap through their floor
-(lowest sample), p99 through its median, per block of a fifth of the fitted span (at most 2 min).
+and fits slopes after the warm-up share: RSS and heap by least squares through their floor (lowest
+sample per block of a fifth of the fitted span, at most 2 min); p99 by Theil-Sen over every
+sample, failing only when it is above its bound with a 95% interval above zero.
   --minutes N            how long (fractions allowed: 0.5 = 30 s; default 10)
   --rate R               requests/s over the mix (default 300)
   --sample-seconds S     between samples (default 5, fewer for short runs)

@@ -1,7 +1,7 @@
 import type { TopLevelSpec } from "vega-lite";
 import { CHART_CONFIG } from "./chart.js";
 import type { LoadtestResult } from "./result.js";
-import { type Trend, trend } from "./slope.js";
+import { robustTrend, type Trend, trend } from "./slope.js";
 import type { SoakSample } from "./soak-sampler.js";
 
 /** The largest slope each series may have after the warm-up share, per minute. */
@@ -33,7 +33,7 @@ export interface SoakReport {
   sampleSeconds: number;
   /** Share of the run (from its start) left out of the fits. */
   warmupShare: number;
-  /** Trends are fitted through one point per block of this many minutes: RSS's and heap's lowest, p99's median. */
+  /** RSS and heap are fitted through one point per block of this many minutes (its lowest); p99 by Theil–Sen over every sample. */
   blockMinutes: number;
   bounds: SoakBounds;
   trends: { rssMiB: Trend; heapUsedMiB: Trend; p99Ms: Trend };
@@ -85,12 +85,11 @@ export function buildSoakReport(input: {
       bounds.heapMiBPerMin,
       { minutes: blockMinutes, pick: "min" },
     ),
-    p99Ms: trend(
+    p99Ms: robustTrend(
       minutes,
       series((s) => s.p99Ms),
       warmupShare,
       bounds.p99MsPerMin,
-      { minutes: blockMinutes, pick: "median" },
     ),
   };
   let ok = 0;
@@ -135,15 +134,16 @@ export function buildSoakReport(input: {
  * @example process.stdout.write(formatSoakReport(report))
  */
 export function formatSoakReport(report: SoakReport): string {
+  const signed = (value: number) => `${value >= 0 ? "+" : ""}${value.toFixed(3)}`;
   const line = (label: string, fit: Trend, unit: string) =>
-    `  ${label.padEnd(10)} slope ${fit.slope >= 0 ? "+" : ""}${fit.slope.toFixed(3)} ${unit} (bound ${fit.bound}, ${fit.points} points) ${fit.ok ? "ok" : "TOO STEEP"}`;
+    `  ${label.padEnd(10)} slope ${signed(fit.slope)} ${unit}${fit.low === undefined ? "" : ` (95% ${signed(fit.low)}…${signed(fit.high!)})`} (bound ${fit.bound}, ${fit.points} points) ${fit.ok ? "ok" : "TOO STEEP"}`;
   const last = report.samples.at(-1);
   return [
     `soak: ${report.minutes} min at ${report.rate}/s, ${report.samples.length} samples every ${report.sampleSeconds} s; first ${report.warmupShare * 100}% left out of the fits`,
     `  last sample: RSS ${last?.rssMiB ?? "n/a"} MiB, heap ${last?.heapUsedMiB ?? "n/a"} MiB, loop lag p99 ${last?.lagP99Ms ?? "n/a"} ms, client p99 ${last?.p99Ms ?? "n/a"} ms`,
     line("RSS floor", report.trends.rssMiB, "MiB/min"),
     line("heap floor", report.trends.heapUsedMiB, "MiB/min"),
-    line("p99 median", report.trends.p99Ms, "ms/min"),
+    line("p99", report.trends.p99Ms, "ms/min"),
     `  errors     ${(report.errorRate * 100).toFixed(3)} % of requests (bound ${report.bounds.errorRate * 100} %)`,
     report.failures.length === 0 ? "PASS: no upward trend" : `FAIL: ${report.failures.join("; ")}`,
     "",
