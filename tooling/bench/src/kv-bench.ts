@@ -181,6 +181,9 @@ export async function runKvBench(
         ...(pair.goal === undefined ? {} : { goal: pair.goal }),
       };
     }
+    // The gateway's span processor exports in batches every 5 s (OTEL_BSP_SCHEDULE_DELAY's
+    // default), so a short run (the smoke) can end before the first export: wait for it.
+    if (telemetry) await telemetry.exported(10_000);
     if (telemetry && telemetry.exports() === 0) {
       throw new Error("telemetry: the gateway exported no spans; the comparison would measure nothing");
     }

@@ -1,5 +1,6 @@
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
+import { setTimeout } from "node:timers/promises";
 import type { ChildServer } from "./child.js";
 import { type Dataset, MEMORY_NAMESPACE } from "./dataset.js";
 import { startGatewayProcess } from "./gateway-process.js";
@@ -14,6 +15,8 @@ export interface TelemetryGateways {
   gateway: ChildServer;
   /** OTLP export requests the receiver took (spans were really exported). */
   exports(): number;
+  /** Resolves once the receiver has taken an export, or after `timeoutMs`. */
+  exported(timeoutMs: number): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -62,7 +65,11 @@ export async function startTelemetryGateways(
     });
     children.push(gateway);
     await preload(gateway.address, MEMORY_NAMESPACE, dataset);
-    return { plain, gateway, exports: () => exports, close };
+    const exported = async (timeoutMs: number) => {
+      const until = Date.now() + timeoutMs;
+      while (exports === 0 && Date.now() < until) await setTimeout(100);
+    };
+    return { plain, gateway, exports: () => exports, exported, close };
   } catch (error) {
     await close();
     throw error;
