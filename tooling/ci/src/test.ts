@@ -1,4 +1,5 @@
-import { spawnSync } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
+import { once } from "node:events";
 import { mkdirSync, readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 
@@ -81,12 +82,29 @@ for (const phase of phases) {
     exitCode = 1;
   }
 }
-/** `pnpm bench MODE --smoke`; true when it completed. */
-const smoke = (mode: string) =>
-  spawnSync(tsx, [join(repo, "tooling/bench/src/main.ts"), mode, "--smoke"], { cwd: repo, stdio: "inherit" })
-    .status === 0;
+/**
+ * `pnpm bench MODE --smoke`; true when it completed. Its standard error is passed through as it
+ * comes and, when it fails, its last lines join `failures`, since a CI log is read from the end.
+ */
+async function smoke(mode: string): Promise<boolean> {
+  const child = spawn(tsx, [join(repo, "tooling/bench/src/main.ts"), mode, "--smoke"], {
+    cwd: repo,
+    stdio: ["ignore", "inherit", "pipe"],
+  });
+  let tail = "";
+  child.stderr.on("data", (chunk: Buffer) => {
+    process.stderr.write(chunk);
+    tail = (tail + chunk.toString()).slice(-4096);
+  });
+  const [code, signal] = (await once(child, "close")) as [number | null, NodeJS.Signals | null];
+  if (code === 0) return true;
+  const last = tail.trimEnd().split("\n").slice(-8).join("\n    ");
+  failures.push(`bench ${mode} --smoke: exit ${code ?? signal}${last ? `\n    ${last}` : ""}`);
+  return false;
+}
 if (!noBench) process.stdout.write("\n── bench smoke ──\n");
-const benchOk = noBench || [smoke("kv"), smoke("ts"), smoke("graph")].every(Boolean);
+let benchOk = true;
+if (!noBench) for (const mode of ["kv", "ts", "graph"]) benchOk = (await smoke(mode)) && benchOk;
 if (!benchOk) exitCode = 1;
 if (passed === 0) exitCode = 1;
 process.stdout.write(
