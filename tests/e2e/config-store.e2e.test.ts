@@ -3,7 +3,7 @@ import { createRequire } from "node:module";
 import { resolve } from "node:path";
 import { type ServiceError, status } from "@grpc/grpc-js";
 import { createPromiseClient, type PromiseClient } from "@prism/proto/grpc";
-import { AdminService, NamespaceSource } from "@prism/proto/prism/admin/v1/admin";
+import { AdminService, BackfillState, NamespaceSource } from "@prism/proto/prism/admin/v1/admin";
 import { KeyValueService } from "@prism/proto/prism/keyvalue/v1/keyvalue";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { b, s } from "../support/bytes.js";
@@ -14,14 +14,18 @@ import { rpcFailure } from "../support/rpc-errors.js";
  * Several gateways on one PostgreSQL config store (DESIGN §1 control path): a namespace applied or
  * deleted through any of them is served or refused by all within a second (LISTEN/NOTIFY), a
  * gateway started later loads it, and a listener connection killed by the server reconnects and
- * catches up with changes it missed. Each run uses a fresh schema on the stack's PostgreSQL.
+ * catches up with changes it missed; StartBackfill calls racing across them start one job. Each run
+ * uses fresh schemas on the stack's PostgreSQL.
  */
 const TEST_URL = process.env.PRISM_TEST_POSTGRES_URL ?? "postgres://prism:prism@127.0.0.1:15432/prism";
 const SCHEMA = `prism_e2e_cfg_${randomBytes(4).toString("hex")}`;
 /** The gateways read the url through an `env:` reference, as production configs do. */
 const ENV = { PRISM_E2E_CONFIG_PG_URL: TEST_URL };
 const CONFIG = {
-  backends: { pg: { type: "postgres", url: "env:PRISM_E2E_CONFIG_PG_URL", schema: SCHEMA } },
+  backends: {
+    pg: { type: "postgres", url: "env:PRISM_E2E_CONFIG_PG_URL", schema: SCHEMA },
+    pg2: { type: "postgres", url: "env:PRISM_E2E_CONFIG_PG_URL", schema: `${SCHEMA}_b` },
+  },
   configStore: { type: "postgres", url: "env:PRISM_E2E_CONFIG_PG_URL", schema: SCHEMA },
 };
 const PROPAGATION_BOUND_MS = 1000;
@@ -90,6 +94,9 @@ async function serves(kv: Kv, namespace: string, id: string): Promise<boolean> {
   return items.length === 1 && s(items[0]!.value) === `via ${id}`;
 }
 
+const shadowed = async (admin: Admin, namespace: string) =>
+  (await admin.getNamespace({ name: namespace })).namespace?.shadow?.backend === "pg2";
+
 const refuses = async (kv: Kv, namespace: string) =>
   (await codeOf(kv.get({ namespace, id: "x" }))) === status.NOT_FOUND;
 
@@ -107,6 +114,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await Promise.all(gateways.map(disconnect));
   await admin?.query(`DROP SCHEMA IF EXISTS "${SCHEMA}" CASCADE`);
+  await admin?.query(`DROP SCHEMA IF EXISTS "${SCHEMA}_b" CASCADE`);
   await admin?.end();
 });
 
@@ -162,6 +170,37 @@ describe("three gateways on one PostgreSQL config store", () => {
     expect((await late.admin.getNamespace({ name: "early-kv" })).namespace?.source).toBe(
       NamespaceSource.STORE,
     );
+  });
+
+  it("start exactly one backfill when StartBackfill calls race across them, refusing the rest", async () => {
+    const [g1, g2, g3] = gateways as [Connected, Connected, Connected];
+    const name = "raced-backfill";
+    await apply(g1.admin, name);
+    for (let i = 0; i < 100; i++) await g1.kv.put({ namespace: name, id: `r-${i}`, items: flat(`v${i}`) });
+    await g1.admin.startShadow({ namespace: name, shadow: { backend: "pg2" } });
+    await Promise.all([g2, g3].map((g) => within(5000, () => shadowed(g.admin, name))));
+    const answers = await Promise.allSettled(
+      [g1, g2, g3, g1, g2, g3].map((g) =>
+        g.admin.startBackfill({ namespace: name, maxRecordsPerSecond: 20 }),
+      ),
+    );
+    const started = answers.flatMap((a) => (a.status === "fulfilled" ? [a.value.job!] : []));
+    expect(started, "jobs started").toHaveLength(1);
+    const winner = started[0]!.id;
+    for (const answer of answers) {
+      if (answer.status === "fulfilled") continue;
+      const refused = await rpcFailure(Promise.reject(answer.reason), status.FAILED_PRECONDITION);
+      expect(refused.details).toMatchObject({ reason: "BACKFILL_RUNNING", metadata: { backfill: winner } });
+    }
+    await g2.admin.cancelBackfill({ id: winner });
+    // Once it has ended a start is free again, on any gateway, and continues from its checkpoint.
+    let { job } = await g3.admin.startBackfill({ namespace: name, maxRecordsPerSecond: 10_000 });
+    expect(job!.resumedFrom).toBe(winner);
+    await within(10_000, async () => {
+      job = (await g1.admin.getBackfill({ id: job!.id })).job;
+      return job!.state !== BackfillState.RUNNING;
+    });
+    expect(job).toMatchObject({ state: BackfillState.SUCCEEDED, recordsTotal: 100n });
   });
 
   it("catch up with a change made while their listener connections were killed", async () => {

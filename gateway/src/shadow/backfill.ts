@@ -47,6 +47,20 @@ export interface BackfillRecord {
   pageRetries?: number;
 }
 
+/**
+ * One slot per namespace that every start claims by compare-and-set, so of StartBackfill calls
+ * racing (two operators, two gateways) exactly one creates a job; the others are refused as if it
+ * were running. It names the job its start created, which is stored right after the claim.
+ */
+const START_KIND = "backfill-start";
+interface StartSlot {
+  job: string;
+  /** Epoch ms of the claim. */
+  at: number;
+}
+/** A claimed start whose job is not stored yet counts as running this long (its gateway may have died in between). */
+const STARTING_MS = 30_000;
+
 /** Errors a page is tried again after (with backoff) instead of failing the job. */
 const TRANSIENT: ReadonlySet<string> = new Set(["Unavailable", "DeadlineExceeded", "ResourceExhausted"]);
 /** Backoff between tries of a failing page: doubling from the first to the last, jittered. */
@@ -109,15 +123,16 @@ export class BackfillRunner {
     limits: { recordsPerSecond?: number; bytesPerSecond?: number; fromScratch?: boolean },
   ): Promise<BackfillRecord> {
     const namespace = await this.shadowed(name);
+    // Read before the jobs: a start that claims the slot after this read makes ours conflict below.
+    const slot = await this.store.getState(START_KIND, name);
     const jobs = await this.jobsOf(name);
-    const running = jobs.find((job) => job.state === "running");
-    if (running) {
-      throw new PrismError("FailedPrecondition", `backfill ${running.id} of ${name} is still running`, {
-        reason: "BACKFILL_RUNNING",
-        metadata: { namespace: name, backfill: running.id },
-      });
-    }
     const now = Date.now();
+    const running = jobs.find((job) => job.state === "running");
+    const starting = slot?.value as StartSlot | undefined;
+    if (running) throw stillRunning(name, running.id);
+    if (starting && now - starting.at < STARTING_MS && !jobs.some((job) => job.id === starting.job)) {
+      throw stillRunning(name, starting.job);
+    }
     const last = jobs.at(-1);
     const resumable =
       !limits.fromScratch &&
@@ -168,6 +183,18 @@ export class BackfillRunner {
         { backfill: job.id, from: resumable.id, phase: job.phase },
         "backfill resumes a checkpoint",
       );
+    }
+    try {
+      await this.store.putState(
+        START_KIND,
+        name,
+        { job: job.id, at: now } satisfies StartSlot,
+        slot?.version ?? 0,
+      );
+    } catch (error) {
+      if (!(error instanceof PrismError) || error.kind !== "Conflict") throw error;
+      const winner = (await this.store.getState(START_KIND, name))?.value as StartSlot | undefined;
+      throw stillRunning(name, winner?.job ?? "(another)");
     }
     const stored = await this.store.putState(BACKFILL_KIND, job.id, job, 0);
     this.run(stored);
@@ -350,5 +377,12 @@ function notFound(id: string): PrismError {
   return new PrismError("NotFound", `no backfill ${JSON.stringify(id.slice(0, 300))}`, {
     reason: "BACKFILL_NOT_FOUND",
     metadata: { backfill: id.slice(0, 300) },
+  });
+}
+
+function stillRunning(namespace: string, backfill: string): PrismError {
+  return new PrismError("FailedPrecondition", `backfill ${backfill} of ${namespace} is still running`, {
+    reason: "BACKFILL_RUNNING",
+    metadata: { namespace, backfill },
   });
 }
