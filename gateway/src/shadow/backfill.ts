@@ -192,7 +192,7 @@ export class BackfillRunner {
         slot?.version ?? 0,
       );
     } catch (error) {
-      if (!(error instanceof PrismError) || error.kind !== "Conflict") throw error;
+      if (!isConflict(error)) throw error;
       const winner = (await this.store.getState(START_KIND, name))?.value as StartSlot | undefined;
       throw stillRunning(name, winner?.job ?? "(another)");
     }
@@ -229,7 +229,7 @@ export class BackfillRunner {
         this.running.get(id)?.abort();
         return cancelled;
       } catch (error) {
-        if (!(error instanceof PrismError) || error.kind !== "Conflict") throw error;
+        if (!isConflict(error)) throw error;
       }
     }
   }
@@ -359,7 +359,7 @@ export class BackfillRunner {
         version = (await this.store.putState(BACKFILL_KIND, job.id, job, version)).version;
       } catch (error) {
         // Cancelled, or taken over by another gateway after this one stalled past its lease.
-        if (error instanceof PrismError && error.kind === "Conflict") return;
+        if (isConflict(error)) return;
         throw error;
       }
       if (job.state !== "running") {
@@ -385,4 +385,9 @@ function stillRunning(namespace: string, backfill: string): PrismError {
     reason: "BACKFILL_RUNNING",
     metadata: { namespace, backfill },
   });
+}
+
+/** A compare-and-set in the shared state lost to another writer. */
+function isConflict(error: unknown): boolean {
+  return error instanceof PrismError && error.kind === "Conflict";
 }
