@@ -33,10 +33,15 @@ export async function startTelemetryGateways(
   children: ChildServer[],
 ): Promise<TelemetryGateways> {
   let exports = 0;
+  let firstExport!: () => void;
+  const first = new Promise<void>((resolve) => {
+    firstExport = resolve;
+  });
   const receiver = createServer((request, response) => {
     request.resume();
     request.on("end", () => {
       exports++;
+      firstExport();
       response.writeHead(200, { "content-type": "application/json" }).end("{}");
     });
   });
@@ -65,10 +70,8 @@ export async function startTelemetryGateways(
     });
     children.push(gateway);
     await preload(gateway.address, MEMORY_NAMESPACE, dataset);
-    const exported = async (timeoutMs: number) => {
-      const until = Date.now() + timeoutMs;
-      while (exports === 0 && Date.now() < until) await setTimeout(100);
-    };
+    const exported = (timeoutMs: number) =>
+      Promise.race([first, setTimeout(timeoutMs, undefined, { ref: false })]);
     return { plain, gateway, exports: () => exports, exported, close };
   } catch (error) {
     await close();
